@@ -1,0 +1,42 @@
+# fedheme: two commands. `make run` sets up .venv and runs the pipeline on the bundled
+# data; `make test` sets up .venv and runs the tests. Nothing else needs installing.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: run test setup lint format dry-run clean lock
+
+run: $(VENV)/.installed
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	@echo
+	@echo "fedheme finished. Outputs are under results/:"
+	@echo "  results/<disease>/sites/<site>/private/qc_report.md   per-site QC (stays at the site)"
+	@echo "  results/<disease>/tables/site_overview.tsv            site overview (aggregates only)"
+	@echo "  results/<disease>/figures/site_heterogeneity.png      site heterogeneity figure"
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+dry-run: $(VENV)/.installed
+	$(BIN)/snakemake --profile profiles/default --dry-run
+
+lint: $(VENV)/.installed
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+format: $(VENV)/.installed
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+clean:
+	rm -rf results .snakemake

@@ -1,0 +1,22 @@
+# fedheme: federated, differentially private prognostic models for haematological
+# diseases. Stages live in workflow/rules/ (one file each); input functions and wildcard
+# constraints in workflow/rules/common.smk; the science in src/fedheme/.
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/fedstats.smk"
+include: "workflow/rules/overview.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

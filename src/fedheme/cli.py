@@ -1,0 +1,88 @@
+"""The ``fedheme`` command line.
+
+    fedheme validate-site EXPORT --dialect NAME [--variants FILE] [-o HARMONISED.parquet]
+    fedheme dialects
+    fedheme data-dictionary [-o FILE]
+
+Exit status: 0 valid, 1 invalid input (every problem printed with file, line and
+column), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fedheme.dialects import DialectError, builtin_dialects, load_dialect
+
+
+def _validate_site(args: argparse.Namespace) -> int:
+    from fedheme.io import write_parquet
+    from fedheme.validation import ExportValidationError, read_site_export
+
+    try:
+        dialect = load_dialect(args.dialect)
+    except DialectError as err:
+        print(f"fedheme: {err}", file=sys.stderr)
+        return 2
+    try:
+        export = read_site_export(args.export, dialect, args.variants, max_errors=args.max_errors)
+    except ExportValidationError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    if args.output:
+        write_parquet(args.output, export.patients.reset_index())
+    print(
+        f"{args.export}: valid {dialect.name} export, {len(export.patients)} patients, "
+        f"{len(export.variants)} variants, {len(export.sequenced_genes)} genes sequenced"
+    )
+    return 0
+
+
+def _dialects(args: argparse.Namespace) -> int:
+    for name in builtin_dialects():
+        d = load_dialect(name)
+        print(f"{name}\t{d.description}")
+    return 0
+
+
+def _data_dictionary(args: argparse.Namespace) -> int:
+    from fedheme.io import write_tsv
+    from fedheme.schema import data_dictionary
+
+    table = data_dictionary()
+    if args.output:
+        write_tsv(args.output, table)
+    else:
+        table.to_csv(sys.stdout, sep="\t", index=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fedheme", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate-site", help="check one site's export (the check the ingest rule runs)")
+    p.add_argument("export", help="the site's patient table")
+    p.add_argument("--dialect", required=True, help=f"one of {builtin_dialects()} or a dialect YAML path")
+    p.add_argument("--variants", help="the site's variant table (one row per mutation)")
+    p.add_argument("--max-errors", type=int, default=50, help="stop after this many problems (default 50)")
+    p.add_argument("-o", "--output", help="write the harmonised table here (parquet) when valid")
+    p.set_defaults(func=_validate_site)
+
+    p = sub.add_parser("dialects", help="list the built-in export dialects")
+    p.set_defaults(func=_dialects)
+
+    p = sub.add_parser("data-dictionary", help="print or write the harmonised data dictionary")
+    p.add_argument("-o", "--output", help="TSV file to write (default: standard output)")
+    p.set_defaults(func=_data_dictionary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

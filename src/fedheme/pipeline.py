@@ -1,0 +1,101 @@
+"""Job entry points of the Snakemake rules: plain functions of paths and settings.
+
+Each ``workflow/scripts/*.py`` calls exactly one of these, so the rules stay thin and
+every step can be run and tested without Snakemake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from fedheme.features import FeatureSpec
+from fedheme.io import read_json, write_json, write_parquet, write_tsv
+from fedheme.schema import SURVIVAL_ENDPOINTS
+
+
+@contextlib.contextmanager
+def logged(log_path: str | Path) -> Iterator[logging.Logger]:
+    """Send logging and stderr of a job to its Snakemake log file."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w", encoding="utf-8") as handle, contextlib.redirect_stderr(handle):
+        logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
+        logger = logging.getLogger("fedheme")
+        try:
+            yield logger
+        except Exception as err:  # the log file is what Snakemake shows on failure
+            print(f"{type(err).__name__}: {err}", file=handle)
+            raise
+
+
+def simulate_site_job(cohort_dir, site_ids, site_id, dialect_name, settings: dict, out_patients, out_variants, out_summary) -> None:
+    """Draw all simulated sites of a disease (deterministic) and write ``site_id``'s export."""
+    from fedheme.cohort import load_iwgpm
+    from fedheme.dialects import load_dialect
+    from fedheme.simulate import SimulationSettings, simulate_sites, site_summary, write_site_export
+
+    cohort = load_iwgpm(cohort_dir)
+    sites = simulate_sites(cohort, list(site_ids), SimulationSettings.from_config(settings))
+    site = next(s for s in sites if s.site_id == site_id)
+    write_site_export(site, load_dialect(dialect_name), out_patients, out_variants)
+    write_json(out_summary, site_summary(site, dialect_name))
+
+
+def _subset(patients: pd.DataFrame, subset: str) -> pd.DataFrame:
+    if subset == "all":
+        return patients
+    if subset in ("train", "test"):
+        return patients[patients["split"] == subset]
+    raise ValueError(f"unknown subset {subset!r}")
+
+
+def aggregates_job(patients_path, features: dict, site_id: str, subset: str, min_cell_count: int, out) -> None:
+    """Write the suppressed aggregates of one site's ``subset`` (what crosses sites)."""
+    from fedheme.fedstats import site_aggregates
+
+    patients = _subset(pd.read_parquet(patients_path), subset)
+    write_json(out, site_aggregates(patients, FeatureSpec.from_config(features), site_id, subset, min_cell_count))
+
+
+def combine_job(aggregate_paths, features: dict, scope: str, out) -> None:
+    """Pool the released aggregates of the sites in ``scope`` into global statistics."""
+    from fedheme.fedstats import combine_aggregates
+
+    stats = combine_aggregates([read_json(p) for p in aggregate_paths], FeatureSpec.from_config(features))
+    stats["scope"] = scope
+    write_json(out, stats)
+
+
+def standardise_job(patients_path, stats_path, features: dict, out) -> None:
+    """Standardise and impute one site's features with global statistics (inside the site)."""
+    from fedheme.fedstats import standardise
+
+    patients = pd.read_parquet(patients_path)
+    stats = read_json(stats_path)
+    matrix, dropped = standardise(patients, FeatureSpec.from_config(features), stats)
+    if dropped:
+        logging.getLogger("fedheme").warning("features dropped (not released by any site or constant): %s", dropped)
+    keep = ["patient_id", "split"] + [c for pair in SURVIVAL_ENDPOINTS.values() for c in pair]
+    write_parquet(out, pd.concat([patients[keep], matrix], axis=1))
+
+
+def overview_job(aggregate_paths, out) -> None:
+    """One row per site of released aggregates: size, age, event rates, categories."""
+    from fedheme.overview import site_overview
+
+    write_tsv(out, site_overview([read_json(p) for p in aggregate_paths]))
+
+
+def heterogeneity_job(aggregate_paths, out_png, out_pdf, min_cell_count: int) -> None:
+    """The site-heterogeneity figure, drawn from released aggregates only."""
+    from fedheme.plots import plot_site_heterogeneity
+
+    plot_site_heterogeneity([read_json(p) for p in aggregate_paths], out_png, out_pdf, min_cell_count)
+
+
+__all__ = [name for name in dir(sys.modules[__name__]) if name.endswith("_job")] + ["logged"]

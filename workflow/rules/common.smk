@@ -1,0 +1,128 @@
+# Shared by every stage: config and site-sheet validation, wildcard constraints, paths
+# and the input functions of all rules.
+
+import os
+from pathlib import Path
+
+import pandas as pd
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# Jobs import the fedheme package from this checkout, whatever environment runs them
+# (the local .venv or a rule's conda env), so code and workflow always match.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH", "")) if p
+)
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+SITES = pd.read_csv(config["sites"], sep="\t", dtype=str, keep_default_na=False, comment="#")
+validate(SITES, "../schemas/sites.schema.yaml")
+
+
+def _check_site_sheet(sheet):
+    """Fail early, naming the sheet row, on what the schema cannot express."""
+    problems = []
+    for line, row in zip(range(2, len(sheet) + 2), sheet.itertuples()):
+        where = f"{config['sites']}, line {line}"
+        if row.disease not in config["diseases"]:
+            problems.append(f"{where}, column 'disease': {row.disease!r} is not in config diseases")
+        if row.source == "file" and not row.patients:
+            problems.append(f"{where}, column 'patients': a site with source 'file' needs its export path")
+        if row.source == "simulated" and "cohort" not in config["diseases"].get(row.disease, {}):
+            problems.append(f"{where}, column 'source': disease {row.disease!r} has no cohort to simulate from")
+    duplicated = sheet.duplicated(["disease", "site_id"], keep="first")
+    for line in (sheet.index[duplicated] + 2).tolist():
+        problems.append(f"{config['sites']}, line {line}, column 'site_id': duplicate site of the same disease")
+    if problems:
+        raise ValueError("invalid site sheet:\n" + "\n".join(problems))
+
+
+_check_site_sheet(SITES)
+SITES = SITES.set_index(["disease", "site_id"], drop=False)
+
+DISEASES = sorted(SITES["disease"].unique())
+
+
+wildcard_constraints:
+    disease="[a-z][a-z0-9_]*",
+    site="[A-Za-z0-9][A-Za-z0-9_-]*",
+    subset="all|train",
+    scope="all|within|loso-[A-Za-z0-9][A-Za-z0-9_-]*",
+
+
+def sites_of(disease, source=None):
+    """Site ids of a disease in sheet order, optionally only those of one source."""
+    rows = SITES[SITES["disease"] == disease]
+    if source is not None:
+        rows = rows[rows["source"] == source]
+    return rows["site_id"].tolist()
+
+
+def site_row(wildcards):
+    return SITES.loc[(wildcards.disease, wildcards.site)]
+
+
+def disease_config(wildcards):
+    return config["diseases"][wildcards.disease]
+
+
+def cohort_files(wildcards):
+    folder = disease_config(wildcards)["cohort"]
+    return [f"{folder}/{name}" for name in ("df_clinical.tsv", "df_mut.tsv", "df_cna.tsv", "maf.tsv")]
+
+
+def export_files(wildcards):
+    """The site's export: simulated into results/, or the site's own files."""
+    row = site_row(wildcards)
+    if row["source"] == "simulated":
+        base = f"results/{wildcards.disease}/exports/{wildcards.site}"
+        return {"patients": f"{base}/patients.txt", "variants": f"{base}/variants.txt"}
+    files = {"patients": row["patients"]}
+    if row["variants"]:
+        files["variants"] = row["variants"]
+    return files
+
+
+def private(wildcards, name):
+    """Path inside a site's private folder (patient-level; never crosses sites)."""
+    return f"results/{wildcards.disease}/sites/{wildcards.site}/private/{name}"
+
+
+def scope_aggregates(wildcards):
+    """Released aggregates pooled for a scope: all sites, their train splits, or all but one."""
+    sites = sites_of(wildcards.disease)
+    scope = wildcards.scope
+    if scope == "all":
+        chosen, subset = sites, "all"
+    elif scope == "within":
+        chosen, subset = sites, "train"
+    else:
+        held_out = scope[len("loso-") :]
+        if held_out not in sites:
+            raise ValueError(f"scope {scope}: {held_out!r} is not a site of {wildcards.disease}")
+        chosen, subset = [s for s in sites if s != held_out], "all"
+    return [f"results/{wildcards.disease}/sites/{s}/shared/aggregates_{subset}.json" for s in chosen]
+
+
+def disease_aggregates(wildcards):
+    return [
+        f"results/{wildcards.disease}/sites/{s}/shared/aggregates_all.json" for s in sites_of(wildcards.disease)
+    ]
+
+
+def final_outputs():
+    """What `make run` builds at this stage: QC per site, global stats, overview, figure."""
+    targets = []
+    for disease in DISEASES:
+        for site in sites_of(disease):
+            base = f"results/{disease}/sites/{site}"
+            targets += [f"{base}/private/qc_report.md", f"{base}/private/standardised_all.parquet"]
+        targets += [
+            f"results/{disease}/tables/site_overview.tsv",
+            f"results/{disease}/figures/site_heterogeneity.png",
+            f"results/{disease}/figures/site_heterogeneity.pdf",
+        ]
+    return targets

@@ -1,0 +1,31 @@
+# Stage 2, one job per site: validate the site's export in its dialect, harmonise it,
+# assign the within-site train/test split and write the QC report, all in the site's
+# private folder. An invalid export fails with every problem listed and writes nothing.
+
+
+rule ingest_site:
+    input:
+        unpack(export_files),
+    output:
+        patients="results/{disease}/sites/{site}/private/patients.parquet",
+        variants="results/{disease}/sites/{site}/private/variants.parquet",
+        qc_json="results/{disease}/sites/{site}/private/qc_report.json",
+        qc_md="results/{disease}/sites/{site}/private/qc_report.md",
+        qc_flags="results/{disease}/sites/{site}/private/qc_flags.tsv",
+    params:
+        dialect=lambda w: site_row(w)["dialect"],
+        stratify_on=lambda w: disease_config(w)["primary_endpoint"] + "_status",
+        test_fraction=config["split"]["test_fraction"],
+        seed=config["split"]["seed"],
+        max_errors=config["qc"]["max_errors"],
+    log:
+        "results/logs/ingest_site/{disease}/{site}.log",
+    benchmark:
+        "results/benchmarks/ingest_site/{disease}/{site}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/ingest_site.py"

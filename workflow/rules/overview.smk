@@ -1,0 +1,49 @@
+# Stage 4 at this point of the project: the site overview table and the site-heterogeneity
+# figure, both from released aggregates only.
+
+
+rule site_overview:
+    input:
+        disease_aggregates,
+    output:
+        report(
+            "results/{disease}/tables/site_overview.tsv",
+            caption="../report/site_overview.rst",
+            category="Sites",
+        ),
+    log:
+        "results/logs/site_overview/{disease}.log",
+    benchmark:
+        "results/benchmarks/site_overview/{disease}.tsv"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/site_overview.py"
+
+
+rule site_heterogeneity_figure:
+    input:
+        disease_aggregates,
+    output:
+        png=report(
+            "results/{disease}/figures/site_heterogeneity.png",
+            caption="../report/site_heterogeneity.rst",
+            category="Sites",
+        ),
+        pdf="results/{disease}/figures/site_heterogeneity.pdf",
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
+    log:
+        "results/logs/site_heterogeneity_figure/{disease}.log",
+    benchmark:
+        "results/benchmarks/site_heterogeneity_figure/{disease}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/plot.yaml"
+    script:
+        "../scripts/plot_site_heterogeneity.py"

@@ -1,0 +1,6 @@
+"""Rule standardise_site: standardise one site's features with global statistics."""
+
+from fedheme.pipeline import logged, standardise_job
+
+with logged(snakemake.log[0]):
+    standardise_job(snakemake.input.patients, snakemake.input.stats, snakemake.params.features, snakemake.output[0])
