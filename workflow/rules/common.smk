@@ -1,24 +1,17 @@
 # Shared by every stage: config and site-sheet validation, wildcard constraints, paths
 # and the input functions of all rules.
 
-import os
-from pathlib import Path
-
 import pandas as pd
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# Jobs import the fedheme package from this checkout, whatever environment runs them
-# (the local .venv or a rule's conda env), so code and workflow always match.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(Path(workflow.basedir) / "src"), os.environ.get("PYTHONPATH", "")) if p
-)
-
 
 validate(config, "../schemas/config.schema.yaml")
 
-SITES = pd.read_csv(config["sites"], sep="\t", dtype=str, keep_default_na=False, comment="#")
+SITES = pd.read_csv(
+    config["sites"], sep="\t", dtype=str, keep_default_na=False, comment="#"
+)
 validate(SITES, "../schemas/sites.schema.yaml")
 
 
@@ -28,14 +21,24 @@ def _check_site_sheet(sheet):
     for line, row in zip(range(2, len(sheet) + 2), sheet.itertuples()):
         where = f"{config['sites']}, line {line}"
         if row.disease not in config["diseases"]:
-            problems.append(f"{where}, column 'disease': {row.disease!r} is not in config diseases")
+            problems.append(
+                f"{where}, column 'disease': {row.disease!r} is not in config diseases"
+            )
         if row.source == "file" and not row.patients:
-            problems.append(f"{where}, column 'patients': a site with source 'file' needs its export path")
-        if row.source == "simulated" and "cohort" not in config["diseases"].get(row.disease, {}):
-            problems.append(f"{where}, column 'source': disease {row.disease!r} has no cohort to simulate from")
+            problems.append(
+                f"{where}, column 'patients': a site with source 'file' needs its export path"
+            )
+        if row.source == "simulated" and "cohort" not in config["diseases"].get(
+            row.disease, {}
+        ):
+            problems.append(
+                f"{where}, column 'source': disease {row.disease!r} has no cohort to simulate from"
+            )
     duplicated = sheet.duplicated(["disease", "site_id"], keep="first")
     for line in (sheet.index[duplicated] + 2).tolist():
-        problems.append(f"{config['sites']}, line {line}, column 'site_id': duplicate site of the same disease")
+        problems.append(
+            f"{config['sites']}, line {line}, column 'site_id': duplicate site of the same disease"
+        )
     if problems:
         raise ValueError("invalid site sheet:\n" + "\n".join(problems))
 
@@ -71,7 +74,10 @@ def disease_config(wildcards):
 
 def cohort_files(wildcards):
     folder = disease_config(wildcards)["cohort"]
-    return [f"{folder}/{name}" for name in ("df_clinical.tsv", "df_mut.tsv", "df_cna.tsv", "maf.tsv")]
+    return [
+        f"{folder}/{name}"
+        for name in ("df_clinical.tsv", "df_mut.tsv", "df_cna.tsv", "maf.tsv")
+    ]
 
 
 def export_files(wildcards):
@@ -102,14 +108,20 @@ def scope_aggregates(wildcards):
     else:
         held_out = scope[len("loso-") :]
         if held_out not in sites:
-            raise ValueError(f"scope {scope}: {held_out!r} is not a site of {wildcards.disease}")
+            raise ValueError(
+                f"scope {scope}: {held_out!r} is not a site of {wildcards.disease}"
+            )
         chosen, subset = [s for s in sites if s != held_out], "all"
-    return [f"results/{wildcards.disease}/sites/{s}/shared/aggregates_{subset}.json" for s in chosen]
+    return [
+        f"results/{wildcards.disease}/sites/{s}/shared/aggregates_{subset}.json"
+        for s in chosen
+    ]
 
 
 def disease_aggregates(wildcards):
     return [
-        f"results/{wildcards.disease}/sites/{s}/shared/aggregates_all.json" for s in sites_of(wildcards.disease)
+        f"results/{wildcards.disease}/sites/{s}/shared/aggregates_all.json"
+        for s in sites_of(wildcards.disease)
     ]
 
 
@@ -119,7 +131,10 @@ def final_outputs():
     for disease in DISEASES:
         for site in sites_of(disease):
             base = f"results/{disease}/sites/{site}"
-            targets += [f"{base}/private/qc_report.md", f"{base}/private/standardised_all.parquet"]
+            targets += [
+                f"{base}/private/qc_report.md",
+                f"{base}/private/standardised_all.parquet",
+            ]
         targets += [
             f"results/{disease}/tables/site_overview.tsv",
             f"results/{disease}/figures/site_heterogeneity.png",

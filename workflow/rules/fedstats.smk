@@ -8,18 +8,18 @@ rule site_aggregates:
         patients="results/{disease}/sites/{site}/private/patients.parquet",
     output:
         "results/{disease}/sites/{site}/shared/aggregates_{subset}.json",
-    params:
-        features=lambda w: disease_config(w)["features"],
-        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "results/logs/site_aggregates/{disease}/{site}_{subset}.log",
     benchmark:
         "results/benchmarks/site_aggregates/{disease}/{site}_{subset}.tsv"
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        features=lambda w: disease_config(w)["features"],
+        min_cell_count=config["privacy"]["min_cell_count"],
     script:
         "../scripts/site_aggregates.py"
 
@@ -29,17 +29,17 @@ rule combine_aggregates:
         scope_aggregates,
     output:
         "results/{disease}/federated/global_stats_{scope}.json",
-    params:
-        features=lambda w: disease_config(w)["features"],
     log:
         "results/logs/combine_aggregates/{disease}/{scope}.log",
     benchmark:
         "results/benchmarks/combine_aggregates/{disease}/{scope}.tsv"
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        features=lambda w: disease_config(w)["features"],
     script:
         "../scripts/combine_aggregates.py"
 
@@ -50,16 +50,16 @@ rule standardise_site:
         stats="results/{disease}/federated/global_stats_{scope}.json",
     output:
         "results/{disease}/sites/{site}/private/standardised_{scope}.parquet",
-    params:
-        features=lambda w: disease_config(w)["features"],
     log:
         "results/logs/standardise_site/{disease}/{site}_{scope}.log",
     benchmark:
         "results/benchmarks/standardise_site/{disease}/{site}_{scope}.tsv"
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        features=lambda w: disease_config(w)["features"],
     script:
         "../scripts/standardise_site.py"

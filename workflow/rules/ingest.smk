@@ -12,20 +12,20 @@ rule ingest_site:
         qc_json="results/{disease}/sites/{site}/private/qc_report.json",
         qc_md="results/{disease}/sites/{site}/private/qc_report.md",
         qc_flags="results/{disease}/sites/{site}/private/qc_flags.tsv",
+    log:
+        "results/logs/ingest_site/{disease}/{site}.log",
+    benchmark:
+        "results/benchmarks/ingest_site/{disease}/{site}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         dialect=lambda w: site_row(w)["dialect"],
         stratify_on=lambda w: disease_config(w)["primary_endpoint"] + "_status",
         test_fraction=config["split"]["test_fraction"],
         seed=config["split"]["seed"],
         max_errors=config["qc"]["max_errors"],
-    log:
-        "results/logs/ingest_site/{disease}/{site}.log",
-    benchmark:
-        "results/benchmarks/ingest_site/{disease}/{site}.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/ingest_site.py"

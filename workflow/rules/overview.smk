@@ -15,11 +15,11 @@ rule site_overview:
         "results/logs/site_overview/{disease}.log",
     benchmark:
         "results/benchmarks/site_overview/{disease}.tsv"
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/site_overview.py"
 
@@ -34,16 +34,16 @@ rule site_heterogeneity_figure:
             category="Sites",
         ),
         pdf="results/{disease}/figures/site_heterogeneity.pdf",
-    params:
-        min_cell_count=config["privacy"]["min_cell_count"],
     log:
         "results/logs/site_heterogeneity_figure/{disease}.log",
     benchmark:
         "results/benchmarks/site_heterogeneity_figure/{disease}.tsv"
+    conda:
+        "../../envs/plot.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/plot.yaml"
+    params:
+        min_cell_count=config["privacy"]["min_cell_count"],
     script:
         "../scripts/plot_site_heterogeneity.py"

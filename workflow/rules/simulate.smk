@@ -9,19 +9,19 @@ rule simulate_site:
         patients="results/{disease}/exports/{site}/patients.txt",
         variants="results/{disease}/exports/{site}/variants.txt",
         summary="results/{disease}/simulation/{site}.json",
+    log:
+        "results/logs/simulate_site/{disease}/{site}.log",
+    benchmark:
+        "results/benchmarks/simulate_site/{disease}/{site}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         cohort=lambda w: disease_config(w)["cohort"],
         sites=lambda w: sites_of(w.disease, source="simulated"),
         dialect=lambda w: site_row(w)["dialect"],
         settings=lambda w: disease_config(w).get("simulation", {}),
-    log:
-        "results/logs/simulate_site/{disease}/{site}.log",
-    benchmark:
-        "results/benchmarks/simulate_site/{disease}/{site}.tsv"
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/simulate_site.py"

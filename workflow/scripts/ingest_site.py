@@ -1,5 +1,6 @@
 """Rule ingest_site: validate and harmonise one site's export (see fedheme.ingest)."""
 
+import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
 from fedheme.ingest import IngestOutputs, ingest_site
 from fedheme.pipeline import logged
 

@@ -1,5 +1,6 @@
 """Rule simulate_site: write one simulated site's export (see fedheme.simulate)."""
 
+import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
 from fedheme.pipeline import logged, simulate_site_job
 
 with logged(snakemake.log[0]):

@@ -1,5 +1,6 @@
 """Rule site_aggregates: the suppressed aggregates one site releases (see fedheme.fedstats)."""
 
+import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
 from fedheme.pipeline import aggregates_job, logged
 
 with logged(snakemake.log[0]):

@@ -1,5 +1,6 @@
 """Rule site_overview: one row per site from released aggregates."""
 
+import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
 from fedheme.pipeline import logged, overview_job
 
 with logged(snakemake.log[0]):

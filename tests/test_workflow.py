@@ -1,0 +1,138 @@
+"""The Snakemake workflow: lint, format, dry run and a real run of the data stages on small data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+SMALL_CONFIG = "tests/data/config_small.yaml"
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def make_workdir(tmp: Path) -> Path:
+    """A working directory that sees the repository's config, resources and test data."""
+    for name in ("config", "resources"):
+        (tmp / name).symlink_to(ROOT / name)
+    (tmp / "tests").mkdir()
+    (tmp / "tests" / "data").symlink_to(ROOT / "tests" / "data")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """One real run of the data stages on the small test config (4 sites, 600 patients)."""
+    workdir = make_workdir(tmp_path_factory.mktemp("run"))
+    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2")
+    return workdir
+
+
+def test_lint_is_clean():
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "-s", str(ROOT / "Snakefile"), "-d", str(ROOT)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations, your workflow is in a good condition!" in result.stdout + result.stderr
+
+
+def test_snakefmt_is_clean():
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent))
+    files = [str(ROOT / "Snakefile"), *map(str, sorted((ROOT / "workflow" / "rules").glob("*.smk")))]
+    result = subprocess.run([snakefmt, "--check", *files], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_dry_run_of_the_default_config_plans_every_site(tmp_path):
+    result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2")
+    plan = result.stdout
+    for rule, count in [("simulate_site", 8), ("ingest_site", 8), ("site_aggregates", 8), ("standardise_site", 8)]:
+        assert any(line.split()[:2] == [rule, str(count)] for line in plan.splitlines()), plan
+
+
+def test_real_run_produces_qc_overview_and_figure(small_run):
+    results = small_run / "results" / "mds"
+    sites = ["siteA", "siteB", "siteC", "siteD"]
+    for site in sites:
+        for name in ("patients.parquet", "qc_report.md", "qc_flags.tsv", "standardised_all.parquet"):
+            assert (results / "sites" / site / "private" / name).stat().st_size > 0
+    overview = pd.read_csv(results / "tables" / "site_overview.tsv", sep="\t")
+    assert overview["site_id"].tolist() == sites
+    assert overview["n"].sum() == 600
+    assert (results / "figures" / "site_heterogeneity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    standardised = pd.concat(pd.read_parquet(results / "sites" / s / "private" / "standardised_all.parquet") for s in sites)
+    assert not standardised.filter(like="mut_").isna().any().any()
+    assert set(standardised["split"]) == {"train", "test"}
+
+
+def test_nothing_patient_level_crosses_sites(small_run):
+    """Shared aggregates, federated statistics, tables and figures hold no patient ID."""
+    results = small_run / "results" / "mds"
+    ids = set()
+    for site in ("siteA", "siteB", "siteC", "siteD"):
+        ids |= set(pd.read_parquet(results / "sites" / site / "private" / "patients.parquet")["patient_id"])
+    crossing = [p for p in results.rglob("*") if p.is_file() and "private" not in p.parts and "exports" not in p.parts]
+    assert any("shared" in p.parts for p in crossing) and any(p.suffix == ".png" for p in crossing)
+    for path in crossing:
+        text = path.read_bytes().decode("latin-1")
+        leaked = [pid for pid in ids if pid in text]
+        assert not leaked, f"{path} holds patient IDs {leaked[:3]}"
+    aggregates = json.loads((results / "sites" / "siteA" / "shared" / "aggregates_all.json").read_text())
+    assert set(aggregates) >= {"numeric", "binary", "categorical", "endpoints", "suppressed"}
+
+
+def test_a_bad_site_export_stops_the_run_with_its_location(tmp_path, small_run):
+    """A site bringing its own (broken) export: the ingest job fails naming file, line, column."""
+    workdir = make_workdir(tmp_path)
+    good = small_run / "results" / "mds" / "exports" / "siteD"
+    bad = tmp_path / "site_own.tsv"
+    lines = (good / "patients.txt").read_text().splitlines()
+    header = lines[0].split("\t")
+    row = lines[3].split("\t")
+    row[header.index("HB")] = "11,2"
+    lines[3] = "\t".join(row)
+    bad.write_text("\n".join(lines) + "\n")
+    sheet = tmp_path / "sites_bad.tsv"
+    sheet.write_text(
+        "site_id\tdisease\tsource\tdialect\tpatients\tvariants\n"
+        f"own\tmds\tfile\tiwgpm\t{bad}\t{good / 'variants.txt'}\n"
+    )
+    result = snakemake(workdir, "--configfile", SMALL_CONFIG, "--config", f"sites={sheet}", "--cores", "1", check=False)
+    assert result.returncode != 0
+    log = (workdir / "results" / "logs" / "ingest_site" / "mds" / "own.log").read_text()
+    assert f"{bad}, line 4, column 'HB': '11,2' is not a number" in log
+    assert not (workdir / "results" / "mds" / "sites" / "own" / "private").exists() or not any(
+        (workdir / "results" / "mds" / "sites" / "own" / "private").iterdir()
+    )
+
+
+def test_an_invalid_site_sheet_is_rejected_before_anything_runs(tmp_path):
+    workdir = make_workdir(tmp_path)
+    sheet = tmp_path / "sites_dup.tsv"
+    sheet.write_text(
+        "site_id\tdisease\tsource\tdialect\tpatients\tvariants\n"
+        "a\tmds\tsimulated\tfedheme\t\t\n"
+        "a\tmds\tsimulated\tiwgpm\t\t\n"
+        "b\tmm\tsimulated\tfedheme\t\t\n"
+    )
+    result = snakemake(workdir, "--config", f"sites={sheet}", "--dry-run", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"{sheet}, line 3, column 'site_id': duplicate site of the same disease" in output
+    assert f"{sheet}, line 4, column 'disease': 'mm' is not in config diseases" in output
