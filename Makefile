@@ -33,10 +33,10 @@ dry-run: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/rules/*.smk
 
 format: $(VENV)/.installed
-	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/rules/*.smk
 
 clean:
 	rm -rf results .snakemake

@@ -70,7 +70,7 @@ def test_real_run_produces_qc_overview_and_figure(small_run):
     results = small_run / "results" / "mds"
     sites = ["siteA", "siteB", "siteC", "siteD"]
     for site in sites:
-        for name in ("patients.parquet", "qc_report.md", "qc_flags.tsv", "standardised_all.parquet"):
+        for name in ("patients.parquet", "qc_report.md", "qc_flags.tsv", "standardised_all.parquet", "scores.parquet"):
             assert (results / "sites" / site / "private" / name).stat().st_size > 0
     overview = pd.read_csv(results / "tables" / "site_overview.tsv", sep="\t")
     assert overview["site_id"].tolist() == sites
@@ -79,6 +79,9 @@ def test_real_run_produces_qc_overview_and_figure(small_run):
     standardised = pd.concat(pd.read_parquet(results / "sites" / s / "private" / "standardised_all.parquet") for s in sites)
     assert not standardised.filter(like="mut_").isna().any().any()
     assert set(standardised["split"]) == {"train", "test"}
+    scores = pd.read_parquet(results / "sites" / "siteA" / "private" / "scores.parquet")
+    assert {"ipssr_score", "ipssm_score", "ipssm_score_best", "ipssm_score_worst"} <= set(scores.columns)
+    assert scores["ipssm_score"].notna().all()
 
 
 def test_nothing_patient_level_crosses_sites(small_run):

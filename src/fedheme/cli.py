@@ -1,6 +1,7 @@
 """The ``fedheme`` command line.
 
     fedheme validate-site EXPORT --dialect NAME [--variants FILE] [-o HARMONISED.parquet]
+    fedheme score ipssm|ipssr|iss|riss|r2iss INPUT -o OUTPUT.tsv
     fedheme dialects
     fedheme data-dictionary [-o FILE]
 
@@ -39,6 +40,20 @@ def _validate_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score(args: argparse.Namespace) -> int:
+    from fedheme.score_input import score_file
+    from fedheme.validation import ExportValidationError
+
+    try:
+        table = score_file(args.score, args.input, args.output, max_errors=args.max_errors)
+    except ExportValidationError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    scored = table.iloc[:, 1].notna().sum()
+    print(f"{args.output}: {args.score} for {len(table)} patients ({scored} with a score)")
+    return 0
+
+
 def _dialects(args: argparse.Namespace) -> int:
     for name in builtin_dialects():
         d = load_dialect(name)
@@ -69,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-errors", type=int, default=50, help="stop after this many problems (default 50)")
     p.add_argument("-o", "--output", help="write the harmonised table here (parquet) when valid")
     p.set_defaults(func=_validate_site)
+
+    p = sub.add_parser("score", help="clinical risk score for every patient of a cohort file")
+    p.add_argument("score", choices=["ipssm", "ipssr", "iss", "riss", "r2iss"])
+    p.add_argument("input", help="cohort file (TSV, CSV or parquet) with harmonised column names")
+    p.add_argument("-o", "--output", required=True, help="TSV to write: one row per patient")
+    p.add_argument("--max-errors", type=int, default=50)
+    p.set_defaults(func=_score)
 
     p = sub.add_parser("dialects", help="list the built-in export dialects")
     p.set_defaults(func=_dialects)

@@ -84,6 +84,15 @@ def standardise_job(patients_path, stats_path, features: dict, out) -> None:
     write_parquet(out, pd.concat([patients[keep], matrix], axis=1))
 
 
+def scores_job(patients_path, baselines: list[str], out) -> None:
+    """Clinical scores of one site's patients (patient-level: stays in the site's folder)."""
+    from fedheme.scores import SCORES
+
+    patients = pd.read_parquet(patients_path)
+    parts = [patients[["patient_id", "split"]]] + [SCORES[name](patients) for name in baselines]
+    write_parquet(out, pd.concat(parts, axis=1))
+
+
 def overview_job(aggregate_paths, out) -> None:
     """One row per site of released aggregates: size, age, event rates, categories."""
     from fedheme.overview import site_overview

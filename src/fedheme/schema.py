@@ -167,6 +167,25 @@ VARIANT_VARIABLES: tuple[Variable, ...] = (
 VARIANT_VARIABLES_BY_NAME = {v.name: v for v in VARIANT_VARIABLES}
 
 
+#: Multiple-myeloma inputs of ISS, R-ISS and R2-ISS (used by ``fedheme score``).
+MM_SCORE_VARIABLES: tuple[Variable, ...] = (
+    Variable("b2m_mg_l", "numeric", "Serum beta2-microglobulin", "mg/L", "Serum beta2-microglobulin concentration.", hard_range=(0, 100), code_system="LOINC", code="1952-1"),
+    Variable("albumin_g_dl", "numeric", "Serum albumin", "g/dL", "Serum albumin concentration.", hard_range=(0.5, 7), code_system="LOINC", code="1751-7"),
+    Variable("ldh_u_l", "numeric", "Serum LDH", "U/L", "Lactate dehydrogenase activity in serum.", hard_range=(0, 20000), code_system="LOINC", code="2532-0"),
+    Variable("ldh_uln_u_l", "numeric", "LDH upper limit of normal", "U/L", "The laboratory's upper limit of normal for LDH.", hard_range=(50, 2000)),
+    Variable("ldh_high", "binary", "High LDH", definition="1 when LDH is above the laboratory's upper limit of normal."),
+    Variable("del17p", "binary", "del(17p)", definition="1 when FISH detects a 17p deletion."),
+    Variable("t_4_14", "binary", "t(4;14)", definition="1 when FISH detects t(4;14)."),
+    Variable("t_14_16", "binary", "t(14;16)", definition="1 when FISH detects t(14;16)."),
+    Variable("gain_1q", "binary", "1q gain/amplification", definition="1 when FISH detects 1q gain or amplification."),
+)  # fmt: skip
+
+
+def subset_schema(variables: tuple[Variable, ...], name: str) -> pa.DataFrameSchema:
+    """A non-strict pandera model over some variables (columns may be absent unless required)."""
+    return pa.DataFrameSchema({v.name: _column_schema(v, unique=v.kind == "id") for v in variables}, strict=False, name=name)
+
+
 def _column_schema(var: Variable, unique: bool) -> pa.Column:
     checks: list[pa.Check] = []
     if var.kind in ("numeric", "time") and var.hard_range is not None:
@@ -215,9 +234,10 @@ def variant_schema() -> pa.DataFrameSchema:
 
 
 def data_dictionary() -> pd.DataFrame:
-    """The FAIR data dictionary: one row per harmonised variable (clinical file, then variants)."""
+    """The FAIR data dictionary: one row per harmonised variable (patients, variants, MM score inputs)."""
     rows = []
-    for table, variables in (("patients", HARMONISED_VARIABLES), ("variants", VARIANT_VARIABLES)):
+    tables = (("patients", HARMONISED_VARIABLES), ("variants", VARIANT_VARIABLES), ("mm_score_inputs", MM_SCORE_VARIABLES))
+    for table, variables in tables:
         for v in variables:
             rows.append(
                 {

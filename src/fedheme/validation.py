@@ -51,7 +51,8 @@ class Issue:
     def __str__(self) -> str:
         where = [self.file]
         if self.line is not None:
-            where.append(f"line {self.line}")
+            # a parquet file has no text lines: its rows are numbered from 1
+            where.append(f"{'row' if self.file.endswith('.parquet') else 'line'} {self.line}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
         return ", ".join(where) + f": {self.message}"
@@ -66,7 +67,7 @@ class ExportValidationError(ValueError):
         lines = [str(i) for i in issues]
         if more:
             lines.append(f"... and {more} more problems (raise max_errors to see them)")
-        super().__init__(f"{len(issues) + more} problem(s) in the export:\n" + "\n".join(lines))
+        super().__init__(f"{len(issues) + more} problem(s) found:\n" + "\n".join(lines))
 
 
 @dataclass

@@ -134,6 +134,7 @@ def final_outputs():
             targets += [
                 f"{base}/private/qc_report.md",
                 f"{base}/private/standardised_all.parquet",
+                f"{base}/private/scores.parquet",
             ]
         targets += [
             f"results/{disease}/tables/site_overview.tsv",
