@@ -26,6 +26,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 def make_workdir(tmp: Path) -> Path:
     """A working directory that sees the repository's config, resources and test data."""
+    tmp.mkdir(parents=True, exist_ok=True)
     for name in ("config", "resources"):
         (tmp / name).symlink_to(ROOT / name)
     (tmp / "tests").mkdir()
