@@ -14,6 +14,7 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/fedstats.smk"
 include: "workflow/rules/scores.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/overview.smk"
 
 

@@ -9,7 +9,7 @@ import yaml
 from conftest import ROOT
 
 # conda-forge name -> PyPI name, where they differ
-CONDA_TO_PYPI = {"pyyaml": "pyyaml"}
+CONDA_TO_PYPI = {"pytorch": "torch"}
 
 
 def requirement_pins() -> dict[str, str]:
@@ -31,10 +31,12 @@ def test_every_env_pins_exact_versions_equal_to_requirements():
         for dep in spec["dependencies"]:
             entries = dep["pip"] if isinstance(dep, dict) else [dep]
             for entry in entries:
+                if entry == "pip":
+                    continue
                 match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*==?\s*([^=\s]+)", entry)
                 assert match, f"{path.name}: {entry!r} is not pinned to an exact version"
                 name, version = match.group(1).lower(), match.group(2)
-                if name == "python":
+                if name in ("python", "pip"):
                     continue
                 name = CONDA_TO_PYPI.get(name, name)
                 assert name in pins, f"{path.name}: {name} is not in requirements.txt"

@@ -93,6 +93,71 @@ def scores_job(patients_path, baselines: list[str], out) -> None:
     write_parquet(out, pd.concat(parts, axis=1))
 
 
+def design_settings(disease: dict, training: dict):
+    """The DesignSettings of a disease's config block and the training block."""
+    from fedheme.design import DesignSettings
+
+    features = disease["features"]
+    bounds = {k: tuple(v) for k, v in features.get("bounds", {}).items()}
+    return DesignSettings(FeatureSpec.from_config(features), bounds, tuple(disease["endpoints"]), float(training["horizon_years"]), int(training["n_bins"]))
+
+
+def training_release_job(patients_path, disease: dict, training: dict, site_id: str, mode: str, seed: int, out) -> None:
+    """The aggregates a site releases before training: exact ('exact') or with Gaussian noise ('dp')."""
+    import numpy as np
+
+    from fedheme.design import training_release
+    from fedheme.federated import derived_seed
+
+    patients = pd.read_parquet(patients_path)
+    noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
+    rng = np.random.default_rng(derived_seed(seed, site_id, "release"))
+    write_json(out, training_release(patients, design_settings(disease, training), site_id, noise, rng))
+
+
+def train_config(training: dict):
+    """The TrainConfig shared by every run of the grid (strategy, epsilon, seed set per run)."""
+    from fedheme.federated import TrainConfig
+
+    adam = training["fedadam"]
+    return TrainConfig(
+        rounds=training["rounds"], local_epochs=training["local_epochs"], batch_size=training["batch_size"],
+        lr=training["lr"], clip_norm=training["clip_norm"], mu=training["fedprox_mu"],
+        server_lr=adam["server_lr"], beta1=adam["beta1"], beta2=adam["beta2"], tau=adam["tau"],
+        dropout=training["client_dropout"], delta=training["delta"], model=training["model"],
+    )  # fmt: skip
+
+
+def train_fold_job(disease: dict, training: dict, endpoint: str, test_site: str, patients_paths: dict, release_paths: dict,
+                   checkpoint_dir, out_metrics, out_ledger, out_rounds) -> None:  # fmt: skip
+    """Every run of the grid for one held-out site (see fedheme.training)."""
+    from fedheme.training import FoldInputs, resolve_device, run_fold, write_fold_outputs
+
+    patients = {site: pd.read_parquet(path) for site, path in patients_paths.items()}
+    releases = {mode: {site: read_json(path) for site, path in paths.items()} for mode, paths in release_paths.items()}
+    inputs = FoldInputs({s: p for s, p in patients.items() if s != test_site}, test_site, patients[test_site], releases)
+    device = resolve_device(training["device"])
+    logging.getLogger("fedheme").info("training fold %s on %s", test_site, device)
+    metrics, ledger, rounds = run_fold(
+        inputs, design_settings(disease, training), endpoint, train_config(training),
+        training["strategies"], [float(e) for e in training["epsilons"]], training["seeds"], training["baselines"],
+        checkpoint_dir, device,
+    )  # fmt: skip
+    write_fold_outputs(metrics, ledger, rounds, out_metrics, out_ledger, out_rounds)
+
+
+def concat_tables_job(paths, out) -> None:
+    """Stack TSV tables (e.g. every fold's privacy ledger) into one."""
+    write_tsv(out, pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True))
+
+
+def loso_table_job(metrics_paths, out) -> None:
+    """Leave-one-site-out C-index per run and test site, with folds pooled from pair counts."""
+    from fedheme.evaluation import loso_summary
+
+    write_tsv(out, loso_summary(pd.concat([pd.read_csv(p, sep="\t") for p in metrics_paths], ignore_index=True)))
+
+
 def overview_job(aggregate_paths, out) -> None:
     """One row per site of released aggregates: size, age, event rates, categories."""
     from fedheme.overview import site_overview

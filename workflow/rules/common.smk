@@ -125,6 +125,46 @@ def disease_aggregates(wildcards):
     ]
 
 
+def held_out_sites(disease):
+    chosen = config["training"]["held_out_sites"]
+    sites = sites_of(disease)
+    return sites if chosen == "all" else [s for s in chosen if s in sites]
+
+
+def release_modes():
+    """'exact' for epsilon = inf runs and baselines, 'dp' when any epsilon is finite."""
+    modes = ["exact"]
+    if any(float(e) != float("inf") for e in config["training"]["epsilons"]):
+        modes.append("dp")
+    return modes
+
+
+def train_fold_inputs(wildcards):
+    """Every site's private patients (the simulated federation runs in one job) and the
+    released aggregates of the training sites."""
+    sites = sites_of(wildcards.disease)
+    base = f"results/{wildcards.disease}/sites"
+    inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
+    for mode in release_modes():
+        for s in sites:
+            if s != wildcards.site:
+                inputs[f"{mode}_{s}"] = f"{base}/{s}/shared/training_release_{mode}.json"
+    return inputs
+
+
+def training_outputs(disease, kind):
+    """One file per (endpoint, held-out site) of the disease: metrics, ledger or rounds."""
+    return [
+        f"results/{disease}/training/{endpoint}/loso-{site}/{kind}.tsv"
+        for endpoint in config["training"]["endpoints"]
+        for site in held_out_sites(disease)
+    ]
+
+
+def all_training_outputs(kind):
+    return [path for disease in DISEASES for path in training_outputs(disease, kind)]
+
+
 def final_outputs():
     """What `make run` builds at this stage: QC per site, global stats, overview, figure."""
     targets = []
@@ -140,5 +180,7 @@ def final_outputs():
             f"results/{disease}/tables/site_overview.tsv",
             f"results/{disease}/figures/site_heterogeneity.png",
             f"results/{disease}/figures/site_heterogeneity.pdf",
+            f"results/{disease}/tables/loso_cindex.tsv",
         ]
+    targets.append("results/privacy/ledger.tsv")
     return targets
