@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from conftest import ROOT
@@ -79,6 +80,9 @@ def compare_outputs(local: Path, remote: Path) -> int:
         assert b.exists(), f"{name} missing from the SLURM run"
         if name.suffix == ".parquet":
             pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
+        elif name.suffix == ".pt":  # training checkpoints: the zip archive names its temp file
+            wa, wb = torch.load(a, weights_only=False).weights, torch.load(b, weights_only=False).weights
+            assert all(torch.equal(wa[k], wb[k]) for k in wa), f"{name}: weights differ"
         else:
             assert a.read_bytes() == b.read_bytes(), f"{name} differs between the local and the SLURM run"
     return len(files)

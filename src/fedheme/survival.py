@@ -79,6 +79,21 @@ def logistic_hazard_loss(logits: torch.Tensor, bin_index: torch.Tensor, event: t
     return (bce * at_risk).sum(dim=1)
 
 
+class LogisticHazardLoss(torch.nn.Module):
+    """:func:`logistic_hazard_loss` as a criterion with a ``reduction`` ('none', 'sum' or
+    'mean'), the form Opacus' ghost clipping expects."""
+
+    def __init__(self, reduction: str = "sum"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, logits: torch.Tensor, bin_index: torch.Tensor, event: torch.Tensor) -> torch.Tensor:
+        per_patient = logistic_hazard_loss(logits, bin_index, event)
+        if self.reduction == "none":
+            return per_patient
+        return per_patient.sum() if self.reduction == "sum" else per_patient.mean()
+
+
 def survival_curves(logits: torch.Tensor) -> torch.Tensor:
     """S(end of bin j) = prod_{l <= j} (1 - h_l), shape (batch, K)."""
     return torch.cumprod(1 - torch.sigmoid(logits), dim=1)

@@ -1,0 +1,114 @@
+"""DP-SGD over plain SGD: time of one epoch on the same model and data, per Opacus mode.
+
+Data: the whole IWG-PM cohort (2,811 patients with known OS) as one design matrix; expected
+batch 64 with Poisson sampling (44 steps an epoch). Modes: Opacus' per-sample gradients by
+hooks, functorch (vmap) and expanded weights ('ew'), and ghost clipping (no per-sample
+gradients materialised). Also a non-DP epoch through the Lightning Trainer, to show why
+fedheme drives its LightningModules with a plain loop. Prints ratios measured side by side
+in this one run and saves them with machine facts to bench/results/dp_overhead.json.
+
+    .venv/bin/python bench/dp_overhead.py [--epochs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+from common import machine_info, mds_design, save
+
+import torch  # noqa: E402
+from opacus import PrivacyEngine  # noqa: E402
+from opacus.utils.uniform_sampler import UniformWithReplacementSampler  # noqa: E402
+
+warnings.filterwarnings("ignore")
+BATCH = 64
+
+
+def batches(tensors, n, rate, seed):
+    sampler = UniformWithReplacementSampler(num_samples=n, sample_rate=rate, generator=torch.Generator().manual_seed(seed))
+    for indices in sampler:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        yield tuple(t[index] for t in tensors)
+
+
+def epoch_time(kind: str, mode: str, tensors, n_bins: int, seed: int) -> float:
+    """Seconds for one epoch of ``mode`` ('plain' or an Opacus grad_sample_mode)."""
+    from fedheme.models import build_model
+    from fedheme.survival import LogisticHazardLoss
+
+    n = tensors[0].shape[0]
+    rate = BATCH / n
+    model = build_model(kind, tensors[0].shape[1], n_bins, seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5 / BATCH)
+    criterion = LogisticHazardLoss("sum")
+    if mode != "plain":
+        engine = PrivacyEngine(accountant="rdp")
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size=BATCH)
+        wrapped = engine.make_private(
+            module=model, optimizer=optimizer, data_loader=loader, criterion=criterion, noise_multiplier=1.0,
+            max_grad_norm=2.0, poisson_sampling=True, grad_sample_mode=mode, loss_reduction="sum",
+        )  # fmt: skip
+        if mode == "ghost":
+            model, optimizer, criterion, _ = wrapped
+        else:
+            model, optimizer, _ = wrapped
+    start = time.perf_counter()
+    for x, b, e in batches(tensors, n, rate, seed):
+        optimizer.zero_grad()
+        loss = criterion(model(x), b, e)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def lightning_epoch_time(kind: str, tensors, n_bins: int, seed: int) -> float:
+    import lightning.pytorch as pl
+
+    from fedheme.models import build_model
+
+    model = build_model(kind, tensors[0].shape[1], n_bins, seed)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size=BATCH, shuffle=True)
+    trainer = pl.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    start = time.perf_counter()
+    trainer.fit(model, loader)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=5, help="epochs timed per mode (median reported)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    design, settings = mds_design()
+    tensors = (torch.from_numpy(design.x), torch.from_numpy(design.bin_index), torch.from_numpy(design.event))
+    modes = ["plain", "hooks", "functorch", "ew", "ghost"]
+    rows = []
+    for kind in ("linear", "mlp"):
+        times = {}
+        for mode in modes:
+            try:
+                epoch_time(kind, mode, tensors, settings.n_bins, 0)  # warm-up
+                times[mode] = statistics.median(epoch_time(kind, mode, tensors, settings.n_bins, s) for s in range(args.epochs))
+            except Exception as err:  # a mode Opacus does not support for this model
+                times[mode] = None
+                print(f"{kind}/{mode}: not applicable ({type(err).__name__}: {err})")
+        lightning_epoch_time(kind, tensors, settings.n_bins, 0)
+        times["lightning-trainer (no DP)"] = statistics.median(lightning_epoch_time(kind, tensors, settings.n_bins, s) for s in range(args.epochs))
+        for mode, seconds in times.items():
+            ratio = None if seconds is None else seconds / times["plain"]
+            rows.append({"model": kind, "mode": mode, "epoch_ms": None if seconds is None else round(1000 * seconds, 2), "ratio_to_plain": None if ratio is None else round(ratio, 2)})
+    print(f"\nOne epoch, {len(design.time)} patients, expected batch {BATCH}, {torch.get_num_threads()} thread(s):")
+    print(f"{'model':8} {'mode':28} {'ms/epoch':>10} {'x plain SGD':>12}")
+    for r in rows:
+        ms = "n/a" if r["epoch_ms"] is None else f"{r['epoch_ms']:.1f}"
+        ratio = "n/a" if r["ratio_to_plain"] is None else f"{r['ratio_to_plain']:.2f}"
+        print(f"{r['model']:8} {r['mode']:28} {ms:>10} {ratio:>12}")
+    path = save("dp_overhead", {"machine": machine_info(), "patients": int(len(design.time)), "batch": BATCH, "epochs_timed": args.epochs, "rows": rows})
+    print(f"\nsaved {path.relative_to(path.parents[2])}")
+
+
+if __name__ == "__main__":
+    main()
