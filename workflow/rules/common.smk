@@ -148,7 +148,9 @@ def train_fold_inputs(wildcards):
     for mode in release_modes():
         for s in sites:
             if s != wildcards.site:
-                inputs[f"{mode}_{s}"] = f"{base}/{s}/shared/training_release_{mode}.json"
+                inputs[f"{mode}_{s}"] = (
+                    f"{base}/{s}/shared/training_release_{mode}.json"
+                )
     return inputs
 
 

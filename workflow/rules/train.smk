@@ -9,21 +9,21 @@ rule site_training_release:
         patients="results/{disease}/sites/{site}/private/patients.parquet",
     output:
         "results/{disease}/sites/{site}/shared/training_release_{mode}.json",
-    params:
-        disease=lambda w: disease_config(w),
-        training=config["training"],
-        seed=config["split"]["seed"],
-    wildcard_constraints:
-        mode="exact|dp",
     log:
         "results/logs/site_training_release/{disease}/{site}_{mode}.log",
     benchmark:
         "results/benchmarks/site_training_release/{disease}/{site}_{mode}.tsv"
+    wildcard_constraints:
+        mode="exact|dp",
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
+    params:
+        disease=lambda w: disease_config(w),
+        training=config["training"],
+        seed=config["split"]["seed"],
     script:
         "../scripts/site_training_release.py"
 
@@ -35,22 +35,22 @@ rule train_fold:
         metrics="results/{disease}/training/{endpoint}/loso-{site}/metrics.tsv",
         ledger="results/{disease}/training/{endpoint}/loso-{site}/ledger.tsv",
         rounds="results/{disease}/training/{endpoint}/loso-{site}/rounds.tsv",
+    log:
+        "results/logs/train_fold/{disease}/{endpoint}_{site}.log",
+    benchmark:
+        "results/benchmarks/train_fold/{disease}/{endpoint}_{site}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=1 if config["training"]["device"] == "gpu" else 0,
     params:
         disease=lambda w: disease_config(w),
         training=config["training"],
         sites=lambda w: sites_of(w.disease),
         checkpoints="results/{disease}/training/{endpoint}/loso-{site}/checkpoints",
-    threads: 1
-    log:
-        "results/logs/train_fold/{disease}/{endpoint}_{site}.log",
-    benchmark:
-        "results/benchmarks/train_fold/{disease}/{endpoint}_{site}.tsv"
-    resources:
-        mem_mb=4000,
-        runtime=120,
-        gpu=1 if config["training"]["device"] == "gpu" else 0,
-    conda:
-        "../../envs/train.yaml"
     script:
         "../scripts/train_fold.py"
 
@@ -68,11 +68,11 @@ rule privacy_ledger:
         "results/logs/privacy_ledger/ledger.log",
     benchmark:
         "results/benchmarks/privacy_ledger/ledger.tsv"
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/concat_tables.py"
 
@@ -90,10 +90,10 @@ rule loso_table:
         "results/logs/loso_table/{disease}.log",
     benchmark:
         "results/benchmarks/loso_table/{disease}.tsv"
+    conda:
+        "../../envs/data.yaml"
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../../envs/data.yaml"
     script:
         "../scripts/loso_table.py"
