@@ -180,6 +180,17 @@ def test_kill_and_resume_gives_identical_weights(federation, tmp_path, strategy)
     assert [c.accountant.history for c in fresh] == [list(h) for h in whole.accountants.values()]
 
 
+def test_a_checkpoint_of_other_settings_is_not_resumed(federation, tmp_path):
+    checkpoint = tmp_path / "run.pt"
+    old = TrainConfig(rounds=4, batch_size=16, seed=9)
+    run_federated(make_clients(federation, old), old, len(SPEC.names), SETTINGS.n_bins, {"s1": 1.0, "s2": 1.0}, checkpoint=checkpoint)
+    new = TrainConfig(rounds=4, batch_size=32, seed=9)
+    resumed = run_federated(make_clients(federation, new), new, len(SPEC.names), SETTINGS.n_bins, {"s1": 1.0, "s2": 1.0}, checkpoint=checkpoint)
+    fresh = run_federated(make_clients(federation, new), new, len(SPEC.names), SETTINGS.n_bins, {"s1": 1.0, "s2": 1.0})
+    for k in fresh.weights:
+        assert torch.equal(fresh.weights[k], resumed.weights[k]), k
+
+
 def test_bin_edges_are_increasing_even_from_noisy_counts():
     rng = np.random.default_rng(0)
     counts = rng.normal(0, 30, size=40)  # pure noise, negative cells included
@@ -187,3 +198,13 @@ def test_bin_edges_are_increasing_even_from_noisy_counts():
     assert len(edges) == 9 and np.all(np.diff(edges) > 0) and edges[0] > 0 and edges[-1] < 10
     index, event = discretise(np.array([0.1, 5.0, 12.0]), np.array([1.0, 1.0, 1.0]), edges, 10.0)
     assert index[-1] == 9 and event[-1] == 0  # followed beyond the horizon: censored there
+
+
+def test_device_falls_back_to_the_cpu_without_a_gpu(monkeypatch):
+    from fedheme.training import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        resolve_device("gpu")

@@ -15,6 +15,7 @@ with exactly the weights of an uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -215,6 +216,7 @@ class ServerState:
 
     round: int
     weights: dict
+    fingerprint: str = ""
     adam_m: dict = field(default_factory=dict)
     adam_v: dict = field(default_factory=dict)
     accountants: dict = field(default_factory=dict)
@@ -224,6 +226,17 @@ class ServerState:
 def _aggregate(updates: list[tuple[dict, float]], weights: dict) -> dict:
     total = sum(w for _, w in updates)
     return {k: sum(u[k] * (w / total) for u, w in updates) - weights[k] for k in weights}
+
+
+def run_fingerprint(clients: list[Client], config: TrainConfig, n_features: int, n_bins: int, site_n: dict) -> str:
+    """Identifies a run: settings, model shape, sites and a digest of each site's data."""
+    h = hashlib.sha256(repr((config, n_features, n_bins, sorted(site_n.items()))).encode())
+    for client in clients:
+        h.update(client.site_id.encode())
+        for tensor in client.dataset.tensors:
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        h.update(repr(client.releases).encode())
+    return h.hexdigest()
 
 
 def run_federated(
@@ -243,11 +256,15 @@ def run_federated(
         checkpoint: file written after every round (atomically).
         stop_after: end after this round (for tests of kill-and-resume).
     """
-    state = ServerState(0, build_model(config.model, n_features, n_bins, config.seed).state_dict())
+    fingerprint = run_fingerprint(clients, config, n_features, n_bins, site_n)
+    state = ServerState(0, build_model(config.model, n_features, n_bins, config.seed).state_dict(), fingerprint)
     if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, weights_only=False)
-        for client in clients:
-            client.accountant.history = [tuple(h) for h in state.accountants[client.site_id]]
+        saved = torch.load(checkpoint, weights_only=False)
+        # resume only the same run: a checkpoint of other settings or data is ignored
+        if getattr(saved, "fingerprint", None) == fingerprint:
+            state = saved
+            for client in clients:
+                client.accountant.history = [tuple(h) for h in state.accountants[client.site_id]]
     for round_index in range(state.round + 1, config.rounds + 1):
         rng = np.random.default_rng(derived_seed(config.seed, round_index, "dropout"))
         present = [c for c in clients if rng.random() >= config.dropout] or [clients[int(rng.integers(len(clients)))]]

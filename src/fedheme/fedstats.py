@@ -30,6 +30,18 @@ def _small(count: int, min_cell: int) -> bool:
     return 0 < count < min_cell
 
 
+def _count_pair(total_name: str, total: int, part_name: str, part: int, min_cell: int, path: str, suppressed: list[str]) -> dict:
+    """A count and a sub-count (e.g. patients and events): the total is hidden when small;
+    the part is hidden when it or its complement (total - part) is small."""
+    if _small(total, min_cell):
+        suppressed.append(path)
+        return {total_name: None, part_name: None}
+    if _small(part, min_cell) or _small(total - part, min_cell):
+        suppressed.append(f"{path}.{part_name}")
+        return {total_name: total, part_name: None}
+    return {total_name: total, part_name: part}
+
+
 def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, subset: str, min_cell_count: int) -> dict:
     """Aggregates of one site's patients, with small cells suppressed.
 
@@ -56,15 +68,7 @@ def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, sub
     binary: dict[str, dict] = {}
     for name in spec.binary:
         x = features[name].dropna()
-        n_obs, n_one = int(len(x)), int(x.sum())
-        cell = {"n_obs": n_obs, "n_one": n_one}
-        if _small(n_obs, min_cell_count):
-            cell = {"n_obs": None, "n_one": None}
-            suppressed.append(f"binary.{name}")
-        elif _small(n_one, min_cell_count) or _small(n_obs - n_one, min_cell_count):
-            cell["n_one"] = None
-            suppressed.append(f"binary.{name}.n_one")
-        binary[name] = cell
+        binary[name] = _count_pair("n_obs", int(len(x)), "n_one", int(x.sum()), min_cell_count, f"binary.{name}", suppressed)
     categorical: dict[str, dict] = {}
     for name in CATEGORICAL_SUMMARIES:
         counts = patients[name].value_counts().to_dict()
@@ -81,15 +85,8 @@ def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, sub
     endpoints: dict[str, dict] = {}
     for endpoint, (time_col, event_col) in SURVIVAL_ENDPOINTS.items():
         known = patients[event_col].notna() & patients[time_col].notna()
-        n_known, events = int(known.sum()), int(patients.loc[known, event_col].sum())
-        cell = {"n_known": n_known, "events": events}
-        if _small(n_known, min_cell_count):
-            cell = {"n_known": None, "events": None}
-            suppressed.append(f"endpoints.{endpoint}")
-        elif _small(events, min_cell_count) or _small(n_known - events, min_cell_count):
-            cell["events"] = None
-            suppressed.append(f"endpoints.{endpoint}.events")
-        endpoints[endpoint] = cell
+        events = int(patients.loc[known, event_col].sum())
+        endpoints[endpoint] = _count_pair("n_known", int(known.sum()), "events", events, min_cell_count, f"endpoints.{endpoint}", suppressed)
     missing = {v.name: int(patients[v.name].isna().sum()) for v in HARMONISED_VARIABLES if v.name in patients.columns}
     return {
         "site_id": site_id,
