@@ -26,7 +26,7 @@ import pandas as pd
 from fedheme.features import FeatureSpec, model_features
 from fedheme.privacy import Mechanism, gaussian_release
 from fedheme.schema import SURVIVAL_ENDPOINTS
-from fedheme.survival import bin_edges_from_histogram, discretise, event_histogram
+from fedheme.timebins import bin_edges_from_histogram, discretise, event_histogram
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from opacus.accountants import RDPAccountant
 
 ACCOUNTANT = "rdp"
 LEDGER_COLUMNS = ["run", "site", "mechanism", "noise_multiplier", "sample_rate", "steps", "accountant", "epsilon", "delta", "note"]
@@ -37,6 +36,9 @@ def epsilon_of(history: list[Mechanism], delta: float) -> float:
     """Epsilon of the composition of ``history`` at ``delta`` (RDP accountant); inf without noise."""
     if any(m.noise_multiplier <= 0 for m in history if m.steps > 0):
         return math.inf
+    # imported here: the release jobs use this module and need neither opacus nor torch
+    from opacus.accountants import RDPAccountant
+
     accountant = RDPAccountant()
     accountant.history = [(m.noise_multiplier, m.sample_rate, m.steps) for m in history if m.steps > 0]
     if not accountant.history:
