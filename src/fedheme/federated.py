@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from fedheme.design import DesignMatrix
 from fedheme.io import atomic_path
 from fedheme.models import build_model
 from fedheme.privacy import Mechanism, calibrate_noise, default_delta, epsilon_of
+from fedheme.seeding import derived_seed
 
 STRATEGIES = ("fedavg", "fedprox", "fedadam")
 
@@ -82,11 +82,6 @@ class TrainConfig:
     @property
     def private(self) -> bool:
         return math.isfinite(self.epsilon)
-
-
-def derived_seed(*parts) -> int:
-    """A 63-bit seed from any parts (stable across processes and Python versions)."""
-    return zlib.crc32("/".join(map(str, parts)).encode()) * 2654435761 % (2**63)
 
 
 def generator(*parts) -> torch.Generator:

@@ -107,7 +107,7 @@ def training_release_job(patients_path, disease: dict, training: dict, site_id: 
     import numpy as np
 
     from fedheme.design import training_release
-    from fedheme.federated import derived_seed
+    from fedheme.seeding import derived_seed
 
     patients = pd.read_parquet(patients_path)
     noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
