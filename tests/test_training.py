@@ -17,7 +17,8 @@ from fedheme.features import FeatureSpec
 from fedheme.federated import Client, TrainConfig, run_federated
 from fedheme.models import build_model
 from fedheme.privacy import Mechanism, calibrate_noise, epsilon_of
-from fedheme.survival import bin_edges_from_histogram, discretise, logistic_hazard_loss
+from fedheme.survival import logistic_hazard_loss
+from fedheme.timebins import bin_edges_from_histogram, discretise
 from fedheme.training import FoldInputs, harrell, risk_scores, run_fold
 
 SPEC = FeatureSpec(numeric=("age", "hb_g_dl", "plt_1e9_l", "bm_blast_pct", "cyto_ordinal"), binary=("mut_TP53", "mut_SF3B1", "mut_ASXL1", "complex_karyotype"), log1p=("plt_1e9_l", "bm_blast_pct"))

@@ -48,16 +48,3 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
 def write_tsv(path: str | Path, frame: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False, na_rep="NA", lineterminator="\n")
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a TSV, CSV or parquet table chosen by its extension."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix == ".csv":
-        return pd.read_csv(path)
-    if suffix in (".tsv", ".txt", ".tab"):
-        return pd.read_csv(path, sep="\t")
-    raise ValueError(f"{path}: unknown table format {suffix!r} (use .tsv, .csv or .parquet)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -171,5 +170,3 @@ def heterogeneity_job(aggregate_paths, out_png, out_pdf, min_cell_count: int) ->
 
     plot_site_heterogeneity([read_json(p) for p in aggregate_paths], out_png, out_pdf, min_cell_count)
 
-
-__all__ = [name for name in dir(sys.modules[__name__]) if name.endswith("_job")] + ["logged"]

@@ -1,4 +1,4 @@
-"""Discrete-time survival: time bins, the logistic-hazard likelihood and survival curves.
+"""Discrete-time survival: the logistic-hazard likelihood (the bins are in fedheme.timebins).
 
 Follow-up is cut into K bins ``[0, e_1), [e_1, e_2), ..., [e_{K-1}, horizon]``; a patient
 followed beyond the horizon is censored there. With hazard ``h_ij = P(event in bin j |
@@ -12,17 +12,8 @@ patients and per-patient gradient clipping in DP-SGD bounds each patient's influ
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-
-from fedheme.timebins import (  # noqa: F401  (re-exported: the time axis of these models)
-    HISTOGRAM_STEP_YEARS,
-    bin_edges_from_histogram,
-    discretise,
-    event_histogram,
-    histogram_grid,
-)
 
 
 def logistic_hazard_loss(logits: torch.Tensor, bin_index: torch.Tensor, event: torch.Tensor) -> torch.Tensor:
@@ -54,17 +45,3 @@ class LogisticHazardLoss(torch.nn.Module):
         if self.reduction == "none":
             return per_patient
         return per_patient.sum() if self.reduction == "sum" else per_patient.mean()
-
-
-def survival_curves(logits: torch.Tensor) -> torch.Tensor:
-    """S(end of bin j) = prod_{l <= j} (1 - h_l), shape (batch, K)."""
-    return torch.cumprod(1 - torch.sigmoid(logits), dim=1)
-
-
-def survival_at(logits: np.ndarray, edges: np.ndarray, horizon: float, times: np.ndarray) -> np.ndarray:
-    """Survival probabilities at given times (years), step function at bin ends. Shape (batch, len(times))."""
-    surv = survival_curves(torch.as_tensor(logits)).numpy()
-    ends = np.concatenate([edges, [horizon]])
-    index = np.searchsorted(ends, np.asarray(times), side="right") - 1
-    with_start = np.concatenate([np.ones((surv.shape[0], 1)), surv], axis=1)
-    return with_start[:, index + 1]

@@ -108,12 +108,15 @@ def run_fold(
         jobs.append(("pooled", math.inf))
     if "local" in baselines:
         jobs += [("local", e) for e in epsilons]
+    prepared = {}  # pooled statistics and design matrices depend only on the release mode
+    for mode in {"dp" if math.isfinite(e) else "exact" for _, e in jobs}:
+        stats = combine_releases(list(inputs.releases[mode].values()), settings)
+        designs = {s: design_matrix(p, settings, stats, endpoint) for s, p in inputs.train_sites.items()}
+        prepared[mode] = (stats, designs, design_matrix(inputs.test_patients, settings, stats, endpoint))
     for strategy, epsilon in jobs:
         mode = "dp" if math.isfinite(epsilon) else "exact"
         releases = inputs.releases[mode]
-        stats = combine_releases(list(releases.values()), settings)
-        designs = {s: design_matrix(p, settings, stats, endpoint) for s, p in inputs.train_sites.items()}
-        test = design_matrix(inputs.test_patients, settings, stats, endpoint)
+        stats, designs, test = prepared[mode]
         for seed in seeds:
             run = f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_test-{inputs.test_site}"
             config = replace(base, strategy="fedavg" if strategy in BASELINES else strategy, epsilon=epsilon, seed=seed)
