@@ -16,7 +16,8 @@ run: $(VENV)/.installed
 	@echo "  results/<disease>/sites/<site>/private/qc_report.md   per-site QC (stays at the site)"
 	@echo "  results/<disease>/tables/site_overview.tsv            site overview (aggregates only)"
 	@echo "  results/<disease>/figures/site_heterogeneity.png      site heterogeneity figure"
-	@echo "  results/<disease>/tables/loso_cindex.tsv              leave-one-site-out C-index of every strategy"
+	@echo "  results/tables/metrics.tsv                            every metric, strategy and test site, with 95% CIs"
+	@echo "  results/tables/summary.md                             the headline comparison"
 	@echo "  results/privacy/ledger.tsv                            privacy ledger (epsilon per site and run)"
 
 test: $(VENV)/.installed

@@ -25,7 +25,8 @@ from common import ROOT, machine_info, save
 
 #: What a job of each rule imports before it works (its script's imports).
 IMPORTS = {
-    "train_fold": "import fedheme.pipeline, fedheme.training, torch, opacus, sksurv.metrics",
+    "train_fold": "import fedheme.pipeline, fedheme.training, torch, opacus",
+    "evaluate_site": "import fedheme.pipeline, fedheme.evaluation, fedheme.metrics, torch, sksurv.metrics",
     "site_heterogeneity_figure": "import fedheme.pipeline, fedheme.plots",
     "default": "import fedheme.pipeline, fedheme.ingest, fedheme.fedstats, fedheme.scores, pandas, pyarrow",
 }

@@ -71,6 +71,12 @@ def run(workdir: Path, env: dict, *args: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
 
 
+def saved_weights(path: Path) -> list[dict]:
+    """The weights in a round checkpoint (one state) or a model bundle (one per run)."""
+    saved = torch.load(path, weights_only=False)
+    return [run["weights"] for run in saved["runs"]] if isinstance(saved, dict) else [saved.weights]
+
+
 def compare_outputs(local: Path, remote: Path) -> int:
     """Assert every table, JSON and figure equals; returns how many files were compared."""
     files = sorted(p.relative_to(local) for p in (local / "results").rglob("*") if p.is_file() and "logs" not in p.parts and "benchmarks" not in p.parts)
@@ -80,9 +86,9 @@ def compare_outputs(local: Path, remote: Path) -> int:
         assert b.exists(), f"{name} missing from the SLURM run"
         if name.suffix == ".parquet":
             pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
-        elif name.suffix == ".pt":  # training checkpoints: the zip archive names its temp file
-            wa, wb = torch.load(a, weights_only=False).weights, torch.load(b, weights_only=False).weights
-            assert all(torch.equal(wa[k], wb[k]) for k in wa), f"{name}: weights differ"
+        elif name.suffix == ".pt":  # checkpoints and model bundles: the zip archive names its temp file
+            for wa, wb in zip(saved_weights(a), saved_weights(b), strict=True):
+                assert all(torch.equal(wa[k], wb[k]) for k in wa), f"{name}: weights differ"
         else:
             assert a.read_bytes() == b.read_bytes(), f"{name} differs between the local and the SLURM run"
     return len(files)

@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT
 
 SMALL_CONFIG = "tests/data/config_small.yaml"
+SMALL_SITES = ["siteA", "siteB", "siteC", "siteD"]
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -67,9 +68,18 @@ def test_dry_run_of_the_default_config_plans_every_site(tmp_path):
         assert any(line.split()[:2] == [rule, str(count)] for line in plan.splitlines()), plan
 
 
+def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
+    """config/paper.yaml: 2 endpoints x (8 held-out sites + within) training jobs, and each
+    fold evaluated at its test sites (1 per held-out site, 8 for within)."""
+    result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2", "--configfile", "config/paper.yaml")
+    counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert counts["train_fold"] == 2 * 9 and counts["evaluate_site"] == 2 * (8 + 8), counts
+    assert counts["metrics_table"] == 1
+
+
 def test_real_run_produces_qc_overview_and_figure(small_run):
     results = small_run / "results" / "mds"
-    sites = ["siteA", "siteB", "siteC", "siteD"]
+    sites = SMALL_SITES
     for site in sites:
         for name in ("patients.parquet", "qc_report.md", "qc_flags.tsv", "standardised_all.parquet", "scores.parquet"):
             assert (results / "sites" / site / "private" / name).stat().st_size > 0
@@ -85,20 +95,60 @@ def test_real_run_produces_qc_overview_and_figure(small_run):
     assert scores["ipssm_score"].notna().all()
 
 
+def patient_ids(run: Path) -> set[str]:
+    results = run / "results" / "mds"
+    return set().union(*(set(pd.read_parquet(results / "sites" / s / "private" / "patients.parquet")["patient_id"]) for s in SMALL_SITES))
+
+
 def test_nothing_patient_level_crosses_sites(small_run):
-    """Shared aggregates, federated statistics, tables and figures hold no patient ID."""
-    results = small_run / "results" / "mds"
-    ids = set()
-    for site in ("siteA", "siteB", "siteC", "siteD"):
-        ids |= set(pd.read_parquet(results / "sites" / site / "private" / "patients.parquet")["patient_id"])
+    """Shared aggregates and evaluations, model bundles, federated statistics, tables,
+    figures and logs hold no patient ID: everything outside a site's private folder."""
+    results = small_run / "results"
+    ids = patient_ids(small_run)
     crossing = [p for p in results.rglob("*") if p.is_file() and "private" not in p.parts and "exports" not in p.parts]
     assert any("shared" in p.parts for p in crossing) and any(p.suffix == ".png" for p in crossing)
+    assert any(p.name == "models.pt" for p in crossing) and any(p.name == "metrics.tsv" for p in crossing)
     for path in crossing:
         text = path.read_bytes().decode("latin-1")
         leaked = [pid for pid in ids if pid in text]
         assert not leaked, f"{path} holds patient IDs {leaked[:3]}"
-    aggregates = json.loads((results / "sites" / "siteA" / "shared" / "aggregates_all.json").read_text())
+    aggregates = json.loads((results / "mds" / "sites" / "siteA" / "shared" / "aggregates_all.json").read_text())
     assert set(aggregates) >= {"numeric", "binary", "categorical", "endpoints", "suppressed"}
+
+
+def test_metrics_table_holds_every_strategy_design_and_site(small_run):
+    """The tidy metrics table: both designs, every strategy and clinical score, each test
+    site and the pooled row, every metric with its interval; predictions stay private."""
+    table = pd.read_csv(small_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"epsilon": str, "seed": str})
+    assert list(table.columns) == ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
+                                   "metric", "value", "ci_low", "ci_high", "n", "events", "note"]  # fmt: skip
+    assert set(table["design"]) == {"loso", "within"}
+    assert set(table["strategy"]) == {"ipssr", "ipssm", "local", "pooled", "fedavg", "fedadam"}
+    assert set(table.loc[table["strategy"] == "fedavg", "epsilon"]) == {"inf", "3"}
+    assert set(table.loc[table["design"] == "loso", "test_site"]) == {"siteA", "siteB", "pooled"}
+    assert set(table.loc[table["design"] == "within", "test_site"]) == set(SMALL_SITES) | {"pooled"}
+    assert set(table["metric"]) == {"harrell_c", "uno_c", "auc_1y", "auc_2y", "ibs", "calibration_in_the_large_2y"}
+    harrell = table[(table["metric"] == "harrell_c") & table["value"].notna()]
+    assert len(harrell) > 0 and ((harrell["ci_low"] <= harrell["value"]) & (harrell["value"] <= harrell["ci_high"])).all()
+    assert table.loc[table["strategy"].isin(["ipssr", "ipssm"]), ["epsilon", "seed"]].isna().all().all()
+    scores_ibs = table[table["strategy"].isin(["ipssr", "ipssm"]) & (table["metric"] == "ibs")]
+    assert scores_ibs["value"].isna().all() and scores_ibs["note"].str.contains("without survival probabilities").all()
+    pooled = table[(table["test_site"] == "pooled") & (table["design"] == "loso") & (table["metric"] == "harrell_c")]
+    assert (pooled["n"] == table[(table["design"] == "loso") & (table["test_site"] != "pooled")].groupby("test_site")["n"].first().sum()).all()
+    summary = (small_run / "results" / "tables" / "summary.md").read_text()
+    assert "leave one site out" in summary and "| fedavg, ε = 3 | 1 |" in summary
+    for site in SMALL_SITES:
+        predictions = pd.read_parquet(small_run / "results" / "mds" / "sites" / site / "private" / "predictions" / "os_within.parquet")
+        assert predictions["patient_id"].isin(patient_ids(small_run)).all()
+
+
+def test_no_patient_identifier_in_results_tables(small_run):
+    ids = patient_ids(small_run)
+    tables = list((small_run / "results" / "tables").iterdir())
+    assert {p.name for p in tables} >= {"metrics.tsv", "summary.md", "calibration.tsv"}
+    for path in tables:
+        text = path.read_text()
+        assert not [pid for pid in ids if pid in text], path
 
 
 def test_a_bad_site_export_stops_the_run_with_its_location(tmp_path, small_run):

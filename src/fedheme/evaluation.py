@@ -1,34 +1,210 @@
-"""Summaries of evaluation metrics that cross sites (metrics only, never predictions)."""
+"""Cross-site validation: every model and clinical score evaluated at each test site, in
+that site's job, and the site metrics pooled over sites.
+
+Designs:
+  * ``loso``: a fold ``loso-<site>`` trains on every other site; ``<site>`` evaluates on
+    all its patients;
+  * ``within``: the fold ``within`` trains on every site's training split (made inside
+    each site, stratified by event); each site evaluates on its own test split.
+
+A test site keeps its predictions in its private folder and releases only metrics:
+estimates, 95% percentile-bootstrap intervals (patients resampled within the site) and
+the bootstrap replicates of each metric, from which pooled-over-site intervals follow
+(a stratified bootstrap). Local-only models are one per training site: with ``loso``
+the test site averages their metrics (replicate by replicate); with ``within`` it uses
+its own.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import torch
 
-KEYS = ["endpoint", "strategy", "epsilon", "seed"]
+from fedheme.design import DesignSettings, design_matrix
+from fedheme.metrics import EvaluationSettings, MetricValue, SiteOutcome, evaluate_risk, mean_over_models, percentile_interval
+from fedheme.seeding import derived_seed
+from fedheme.training import bundle_model
+
+RUN_KEYS = ["design", "strategy", "epsilon", "seed"]
+CALIBRATION_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site", "group", "n", "predicted_risk", "observed_risk", "observed_low", "observed_high"]
+METRIC_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
+                  "metric", "value", "ci_low", "ci_high", "n", "events", "note"]  # fmt: skip
 
 
-def pooled_harrell(rows: pd.DataFrame) -> float:
-    """Harrell's C over several test sites from their pair counts (pairs within a site)."""
-    concordant, discordant, tied = rows["concordant"].sum(), rows["discordant"].sum(), rows["tied_risk"].sum()
-    total = concordant + discordant + tied
-    return float((concordant + 0.5 * tied) / total) if total else float("nan")
+def design_of(fold: str) -> str:
+    return "within" if fold == "within" else "loso"
 
 
-def loso_summary(metrics: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, test site) plus a 'pooled' row per run over all held-out sites.
+def evaluated_patients(patients: pd.DataFrame, fold: str) -> pd.DataFrame:
+    """The rows a site evaluates in a fold: all of them (loso) or its test split (within)."""
+    return patients[patients["split"] == "test"] if fold == "within" else patients
 
-    A local-only run has one model per training site: its per-site row averages their C,
-    and its pooled row pools all their pairs.
+
+def survival_function(model, x: np.ndarray, bin_edges: list[float], horizon: float):
+    """``times -> (n, len(times))`` event-free probabilities, linear between bin ends
+    (S(0) = 1), held constant after the horizon."""
+    with torch.no_grad():
+        at_ends = model.survival(torch.from_numpy(x)).numpy().astype(float)
+    knots = np.concatenate([[0.0], bin_edges, [horizon]])
+    values = np.hstack([np.ones((len(x), 1)), at_ends])
+
+    def evaluate(times: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(times, knots, row) for row in values])
+
+    return evaluate
+
+
+@dataclass
+class SiteEvaluation:
+    """What one test site writes: metrics, replicates and calibration groups (shared)
+    and its predictions (private)."""
+
+    metrics: pd.DataFrame
+    replicates: pd.DataFrame
+    calibration: pd.DataFrame
+    predictions: pd.DataFrame
+
+
+def evaluate_site(
+    bundle: dict,
+    patients: pd.DataFrame,
+    scores: pd.DataFrame,
+    baselines: list[str],
+    design_settings: DesignSettings,
+    settings: EvaluationSettings,
+    disease: str,
+    site_id: str,
+) -> SiteEvaluation:
+    """Evaluate every run of a fold's bundle, and each clinical score, at one test site.
+
+    Args:
+        bundle: the fold's model bundle (:func:`fedheme.training.save_bundle`).
+        patients: the site's harmonised patients (all rows; the fold picks the subset).
+        scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
     """
+    fold, endpoint = bundle["fold"], bundle["endpoint"]
+    design = design_of(fold)
+    rows = evaluated_patients(patients, fold)
+    any_stats = next(iter(bundle["stats"].values()))
+    reference = design_matrix(rows, design_settings, any_stats, endpoint)
+    outcome = SiteOutcome(reference.time, reference.status.astype(bool))
+    outcome.draw(settings, np.random.default_rng(derived_seed(settings.seed, site_id, fold, endpoint, "bootstrap")))
+    base = {"disease": disease, "endpoint": endpoint, "design": design, "test_site": site_id,
+            "n": len(outcome.time), "events": outcome.n_events}  # fmt: skip
+    results: list[tuple[dict, list[MetricValue]]] = []
+    calibration, predictions = [], []
+    matrices = {mode: design_matrix(rows, design_settings, stats, endpoint) for mode, stats in bundle["stats"].items()}
+    grouped: dict[tuple, list] = {}
+    for run in bundle["runs"]:
+        if run["strategy"] == "local" and design == "within" and run["trained_on"] != site_id:
+            continue  # within a site, local-only means the site's own model
+        grouped.setdefault((run["strategy"], run["epsilon"], run["seed"]), []).append(run)
+    for (strategy, epsilon, seed), runs in grouped.items():
+        per_model = []
+        for run in runs:
+            stats, x = bundle["stats"][run["mode"]], matrices[run["mode"]].x
+            model = bundle_model(bundle, run)
+            with torch.no_grad():
+                risk = model.risk(torch.from_numpy(x)).numpy().astype(float)
+            survival = survival_function(model, x, stats["bin_edges"][endpoint], stats["horizon"])
+            values, groups = evaluate_risk(outcome, risk, survival, settings)
+            per_model.append(values)
+            keys = {"design": design, "strategy": strategy, "epsilon": epsilon, "seed": str(seed), "trained_on": run["trained_on"]}
+            calibration += [{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id, **g.__dict__} for g in groups]
+            horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[:, 0]
+            predictions.append(pd.DataFrame({**keys, "patient_id": reference.patient_id, "risk": risk, "predicted_risk_horizon": horizon_risk}))
+        values = per_model[0] if len(per_model) == 1 else mean_over_models(per_model, settings)
+        results.append(({"strategy": strategy, "epsilon": epsilon, "seed": str(seed)}, values))
+    by_patient = scores.set_index("patient_id").reindex(reference.patient_id)
+    for name in baselines:
+        risk = by_patient[f"{name}_score"].to_numpy(dtype=float)
+        values, _ = evaluate_risk(outcome, np.nan_to_num(risk), None, settings, subset=np.isfinite(risk))
+        for v in values:
+            v.note = "; ".join(filter(None, [f"{int(np.isfinite(risk).sum())} of {len(risk)} patients have a score", v.note]))
+        results.append(({"strategy": name, "epsilon": None, "seed": None}, values))
+    calibration = pd.DataFrame(calibration, columns=CALIBRATION_COLUMNS).round(
+        {c: DIGITS for c in ("predicted_risk", "observed_risk", "observed_low", "observed_high")}
+    )
+    return SiteEvaluation(*_tables(results, base), calibration, pd.concat(predictions, ignore_index=True))
+
+
+def _tables(results, base: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    metric_rows, replicate_rows = [], []
+    for keys, values in results:
+        for v in values:
+            metric_rows.append({**base, **keys, "metric": v.metric, "value": v.value, "ci_low": v.ci_low,
+                                "ci_high": v.ci_high, "note": v.note, "weight": v.weight})  # fmt: skip
+            replicate_rows.append(pd.DataFrame({**{k: base[k] for k in ("disease", "endpoint", "design", "test_site")}, **keys, "metric": v.metric,
+                                                "replicate": np.arange(len(v.replicates)), "value": v.replicates,
+                                                "weight": v.replicate_weights}))  # fmt: skip
+    metrics = pd.DataFrame(metric_rows)[METRIC_COLUMNS + ["weight"]]
+    return metrics, pd.concat(replicate_rows, ignore_index=True)
+
+
+#: Decimals of released metrics and calibration values.
+DIGITS = 4
+POOL_KEYS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "metric"]
+
+
+def pool_sites(metrics: pd.DataFrame, replicates: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """One 'pooled' row per (run, metric) over the test sites where it is defined.
+
+    The estimate is the weighted mean of the site estimates (Harrell's C: weights are
+    comparable pairs, which gives Harrell's C over all within-site pairs; the others:
+    patients), and its interval the percentile interval of the same pooling applied to
+    each bootstrap replicate. Sites reporting NA are left out and named in the note.
+    """
+    metrics = metrics.copy()
+    replicates = replicates.copy()
+    for frame in (metrics, replicates):
+        for k in ("epsilon", "seed"):
+            frame[k] = frame[k].astype("string").fillna("NA")
+    reps = {key: group for key, group in replicates.groupby(POOL_KEYS + ["test_site"], sort=False)}
     rows = []
-    for key, group in metrics.groupby(KEYS, sort=True):
-        for site, per_site in group.groupby("test_site", sort=True):
-            rows.append({**dict(zip(KEYS, key)), "test_site": site, "c_index": float(per_site["c_index"].mean()),
-                         "n": int(per_site["n"].iloc[0]), "events": int(per_site["events"].iloc[0]), "models": len(per_site)})  # fmt: skip
-        first = group.drop_duplicates("test_site")
-        rows.append({**dict(zip(KEYS, key)), "test_site": "pooled", "c_index": pooled_harrell(group),
-                     "n": int(first["n"].sum()), "events": int(first["events"].sum()), "models": len(group)})  # fmt: skip
+    for key, group in metrics.groupby(POOL_KEYS, sort=True):
+        used = group[np.isfinite(group["value"]) & (group["weight"] > 0)]
+        left_out = sorted(set(group["test_site"]) - set(used["test_site"]))
+        # the reason is a note's last clause (scores first say how many patients they cover)
+        reasons = sorted({str(n).split("; ")[-1] for n in group.loc[~group.index.isin(used.index), "note"].dropna()})
+        note = f"pooled over {len(used)} sites" + (f"; NA at {', '.join(left_out)}" if left_out else "")
+        if used.empty and len(reasons) == 1:
+            note = f"NA at every site: {reasons[0]}"
+        row = dict(zip(POOL_KEYS, key)) | {"test_site": "pooled", "n": int(used["n"].sum()), "events": int(used["events"].sum()), "note": note}
+        if used.empty:
+            rows.append(row | {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan})
+            continue
+        value = float(np.average(used["value"], weights=used["weight"]))
+        site_keys = [tuple(key) + (site,) for site in used["test_site"]]
+        values = np.stack([reps[k]["value"].to_numpy() for k in site_keys])
+        weights = np.stack([reps[k]["weight"].to_numpy() for k in site_keys])
+        # a replicate undefined at one site (e.g. its draw lacks follow-up past a time)
+        # pools the sites where it is defined
+        defined = np.isfinite(values)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = np.where(defined, values * weights, 0.0).sum(axis=0) / np.where(defined, weights, 0.0).sum(axis=0)
+        low, high = percentile_interval(pooled, confidence)
+        rows.append(row | {"value": value, "ci_low": low, "ci_high": high})
     out = pd.DataFrame(rows)
-    out["c_index"] = out["c_index"].round(4)
-    return out.replace({np.nan: None})
+    for k in ("epsilon", "seed"):
+        out[k] = out[k].replace("NA", None)
+    return out
+
+
+def metrics_table(site_metrics: list[pd.DataFrame], site_replicates: list[pd.DataFrame], confidence: float) -> pd.DataFrame:
+    """The tidy metrics table: every site's rows and the pooled rows, sorted, rounded."""
+    metrics = pd.concat(site_metrics, ignore_index=True)
+    pooled = pool_sites(metrics, pd.concat(site_replicates, ignore_index=True), confidence)
+    table = pd.concat([metrics.drop(columns="weight"), pooled], ignore_index=True)[METRIC_COLUMNS]
+    table["note"] = table["note"].fillna("")
+    for column in ("value", "ci_low", "ci_high"):
+        table[column] = table[column].astype(float).round(DIGITS)
+    table["seed"] = table["seed"].astype("string")
+    table["epsilon"] = table["epsilon"].astype("string")
+    order = {"harrell_c": 0, "uno_c": 1, "ibs": 8}
+    table["_metric_order"] = table["metric"].map(lambda m: order.get(m, 5))
+    table = table.sort_values(["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site", "_metric_order", "metric"], na_position="first")
+    return table.drop(columns="_metric_order").reset_index(drop=True)

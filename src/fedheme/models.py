@@ -50,6 +50,10 @@ class LogisticHazard(pl.LightningModule):
         ones = torch.ones(x.shape[0], 1, dtype=x.dtype, device=x.device)
         return self.baseline(ones) + self.risk_net(x)
 
+    def survival(self, x: torch.Tensor) -> torch.Tensor:
+        """Probability of being event-free at the end of each bin, shape (batch, K)."""
+        return torch.cumprod(1.0 - torch.sigmoid(self(x)), dim=1)
+
     def training_step(self, batch, batch_idx: int = 0) -> torch.Tensor:
         """Sum over the batch's patients of their negative log-likelihood."""
         x, bin_index, event = batch

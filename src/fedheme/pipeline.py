@@ -14,7 +14,7 @@ from typing import Iterator
 import pandas as pd
 
 from fedheme.features import FeatureSpec
-from fedheme.io import read_json, write_json, write_parquet, write_tsv
+from fedheme.io import read_json, write_json, write_parquet, write_text, write_tsv
 from fedheme.schema import SURVIVAL_ENDPOINTS
 
 
@@ -101,16 +101,17 @@ def design_settings(disease: dict, training: dict):
     return DesignSettings(FeatureSpec.from_config(features), bounds, tuple(disease["endpoints"]), float(training["horizon_years"]), int(training["n_bins"]))
 
 
-def training_release_job(patients_path, disease: dict, training: dict, site_id: str, mode: str, seed: int, out) -> None:
-    """The aggregates a site releases before training: exact ('exact') or with Gaussian noise ('dp')."""
+def training_release_job(patients_path, disease: dict, training: dict, site_id: str, subset: str, mode: str, seed: int, out) -> None:
+    """The aggregates a site releases before training on ``subset`` of its patients ('all'
+    or its 'train' split): exact ('exact') or with Gaussian noise ('dp')."""
     import numpy as np
 
     from fedheme.design import training_release
     from fedheme.seeding import derived_seed
 
-    patients = pd.read_parquet(patients_path)
+    patients = _subset(pd.read_parquet(patients_path), subset)
     noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
-    rng = np.random.default_rng(derived_seed(seed, site_id, "release"))
+    rng = np.random.default_rng(derived_seed(seed, site_id, subset, "release"))
     write_json(out, training_release(patients, design_settings(disease, training), site_id, noise, rng))
 
 
@@ -127,22 +128,41 @@ def train_config(training: dict):
     )  # fmt: skip
 
 
-def train_fold_job(disease: dict, training: dict, endpoint: str, test_site: str, patients_paths: dict, release_paths: dict,
-                   checkpoint_dir, out_metrics, out_ledger, out_rounds) -> None:  # fmt: skip
-    """Every run of the grid for one held-out site (see fedheme.training)."""
-    from fedheme.training import FoldInputs, resolve_device, run_fold, write_fold_outputs
+def train_fold_job(disease: dict, training: dict, endpoint: str, fold: str, patients_paths: dict, release_paths: dict,
+                   checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
+    """Every run of the grid for one fold (see fedheme.training); reads training patients only."""
+    from fedheme.training import FoldInputs, resolve_device, save_bundle, train_fold, write_fold_outputs
 
     patients = {site: pd.read_parquet(path) for site, path in patients_paths.items()}
+    if fold == "within":
+        patients = {site: p[p["split"] == "train"] for site, p in patients.items()}
     releases = {mode: {site: read_json(path) for site, path in paths.items()} for mode, paths in release_paths.items()}
-    inputs = FoldInputs({s: p for s, p in patients.items() if s != test_site}, test_site, patients[test_site], releases)
     device = resolve_device(training["device"])
-    logging.getLogger("fedheme").info("training fold %s on %s", test_site, device)
-    metrics, ledger, rounds = run_fold(
-        inputs, design_settings(disease, training), endpoint, train_config(training),
+    logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
+    bundle, ledger, rounds = train_fold(
+        FoldInputs(fold, patients, releases), design_settings(disease, training), endpoint, train_config(training),
         training["strategies"], [float(e) for e in training["epsilons"]], training["seeds"], training["baselines"],
         checkpoint_dir, device,
     )  # fmt: skip
-    write_fold_outputs(metrics, ledger, rounds, out_metrics, out_ledger, out_rounds)
+    save_bundle(out_models, bundle)
+    write_fold_outputs(ledger, rounds, out_ledger, out_rounds)
+
+
+def evaluate_site_job(bundle_path, patients_path, scores_path, disease_name: str, disease: dict, training: dict, evaluation: dict,
+                      min_cell_count: int, site_id: str, out_metrics, out_replicates, out_calibration, out_predictions) -> None:  # fmt: skip
+    """Evaluate a fold's models and the clinical scores at one test site, inside the site."""
+    from fedheme.evaluation import evaluate_site
+    from fedheme.metrics import EvaluationSettings
+    from fedheme.training import load_bundle
+
+    result = evaluate_site(
+        load_bundle(bundle_path), pd.read_parquet(patients_path), pd.read_parquet(scores_path), disease["baselines"],
+        design_settings(disease, training), EvaluationSettings.from_config(evaluation, min_cell_count), disease_name, site_id,
+    )  # fmt: skip
+    write_tsv(out_metrics, result.metrics)
+    write_parquet(out_replicates, result.replicates)
+    write_tsv(out_calibration, result.calibration)
+    write_parquet(out_predictions, result.predictions)
 
 
 def concat_tables_job(paths, out) -> None:
@@ -150,11 +170,20 @@ def concat_tables_job(paths, out) -> None:
     write_tsv(out, pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True))
 
 
-def loso_table_job(metrics_paths, out) -> None:
-    """Leave-one-site-out C-index per run and test site, with folds pooled from pair counts."""
-    from fedheme.evaluation import loso_summary
+def read_metric_tsv(path) -> pd.DataFrame:
+    """A metrics TSV with epsilon and seed kept as labels ('inf', '3', '1')."""
+    return pd.read_csv(path, sep="\t", dtype={"epsilon": "string", "seed": "string"}, keep_default_na=True)
 
-    write_tsv(out, loso_summary(pd.concat([pd.read_csv(p, sep="\t") for p in metrics_paths], ignore_index=True)))
+
+def metrics_table_job(metrics_paths, replicate_paths, calibration_paths, confidence: float, out_metrics, out_summary, out_calibration) -> None:
+    """Stack every test site's metrics, pool them over sites, and write the summary."""
+    from fedheme.evaluation import metrics_table
+    from fedheme.summary import summary_markdown
+
+    table = metrics_table([read_metric_tsv(p) for p in metrics_paths], [pd.read_parquet(p) for p in replicate_paths], confidence)
+    write_tsv(out_metrics, table)
+    write_text(out_summary, summary_markdown(table, confidence))
+    write_tsv(out_calibration, pd.concat([read_metric_tsv(p) for p in calibration_paths], ignore_index=True))
 
 
 def overview_job(aggregate_paths, out) -> None:

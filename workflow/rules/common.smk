@@ -53,6 +53,7 @@ wildcard_constraints:
     disease="[a-z][a-z0-9_]*",
     site="[A-Za-z0-9][A-Za-z0-9_-]*",
     subset="all|train",
+    fold="within|loso-[A-Za-z0-9][A-Za-z0-9_-]*",
     scope="all|within|loso-[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
@@ -139,27 +140,50 @@ def release_modes():
     return modes
 
 
+def fold_train_sites(disease, fold):
+    """Sites whose patients train a fold: all but the held-out one, or all (their train split)."""
+    sites = sites_of(disease)
+    if fold == "within":
+        return sites
+    held_out = fold[len("loso-") :]
+    if held_out not in sites:
+        raise ValueError(f"fold {fold}: {held_out!r} is not a site of {disease}")
+    return [s for s in sites if s != held_out]
+
+
 def train_fold_inputs(wildcards):
-    """Every site's private patients (the simulated federation runs in one job) and the
-    released aggregates of the training sites."""
-    sites = sites_of(wildcards.disease)
+    """The training sites' private patients (the simulated federation runs in one job)
+    and their released aggregates; never the held-out patients."""
     base = f"results/{wildcards.disease}/sites"
+    subset = "train" if wildcards.fold == "within" else "all"
+    sites = fold_train_sites(wildcards.disease, wildcards.fold)
     inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
     for mode in release_modes():
         for s in sites:
-            if s != wildcards.site:
-                inputs[f"{mode}_{s}"] = (
-                    f"{base}/{s}/shared/training_release_{mode}.json"
-                )
+            inputs[f"{mode}_{s}"] = (
+                f"{base}/{s}/shared/training_release_{subset}_{mode}.json"
+            )
     return inputs
 
 
+def folds_of(disease):
+    """The training folds of a disease: one per held-out site (loso) and 'within'."""
+    designs = config["evaluation"]["designs"]
+    folds = [f"loso-{s}" for s in held_out_sites(disease)] if "loso" in designs else []
+    return folds + (["within"] if "within" in designs else [])
+
+
+def fold_test_sites(disease, fold):
+    """Sites that evaluate a fold: the held-out site, or every site (its test split)."""
+    return sites_of(disease) if fold == "within" else [fold[len("loso-") :]]
+
+
 def training_outputs(disease, kind):
-    """One file per (endpoint, held-out site) of the disease: metrics, ledger or rounds."""
+    """One file per (endpoint, fold) of the disease: models.pt, ledger.tsv or rounds.tsv."""
     return [
-        f"results/{disease}/training/{endpoint}/loso-{site}/{kind}.tsv"
+        f"results/{disease}/training/{endpoint}/{fold}/{kind}"
         for endpoint in config["training"]["endpoints"]
-        for site in held_out_sites(disease)
+        for fold in folds_of(disease)
     ]
 
 
@@ -167,8 +191,20 @@ def all_training_outputs(kind):
     return [path for disease in DISEASES for path in training_outputs(disease, kind)]
 
 
+def evaluation_outputs(kind):
+    """Every test site's evaluation file of ``kind`` (metrics.tsv, replicates.parquet,
+    calibration.tsv) over diseases, endpoints and folds."""
+    return [
+        f"results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_{kind}"
+        for disease in DISEASES
+        for endpoint in config["training"]["endpoints"]
+        for fold in folds_of(disease)
+        for site in fold_test_sites(disease, fold)
+    ]
+
+
 def final_outputs():
-    """What `make run` builds at this stage: QC per site, global stats, overview, figure."""
+    """What `make run` builds: QC per site, overview, figure, metrics, summary, ledger."""
     targets = []
     for disease in DISEASES:
         for site in sites_of(disease):
@@ -176,13 +212,15 @@ def final_outputs():
             targets += [
                 f"{base}/private/qc_report.md",
                 f"{base}/private/standardised_all.parquet",
-                f"{base}/private/scores.parquet",
             ]
         targets += [
             f"results/{disease}/tables/site_overview.tsv",
             f"results/{disease}/figures/site_heterogeneity.png",
             f"results/{disease}/figures/site_heterogeneity.pdf",
-            f"results/{disease}/tables/loso_cindex.tsv",
         ]
-    targets.append("results/privacy/ledger.tsv")
+    targets += [
+        "results/tables/metrics.tsv",
+        "results/tables/summary.md",
+        "results/privacy/ledger.tsv",
+    ]
     return targets

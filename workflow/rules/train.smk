@@ -1,18 +1,19 @@
 # Federated training with differential privacy: each site releases its preprocessing
-# aggregates (exactly, or with Gaussian noise for DP runs) in its own job; one job per
-# (endpoint, held-out site) trains every strategy, epsilon and seed of the grid plus the
-# pooled and local-only baselines; the privacy ledger and the C-index table follow.
+# aggregates (of all its patients or of its training split; exactly, or with Gaussian
+# noise for DP runs) in its own job; one job per (endpoint, fold) trains every strategy,
+# epsilon and seed of the grid plus the pooled and local-only baselines and writes the
+# final weights to a model bundle (no held-out patient is read); the privacy ledger follows.
 
 
 rule site_training_release:
     input:
         patients="results/{disease}/sites/{site}/private/patients.parquet",
     output:
-        "results/{disease}/sites/{site}/shared/training_release_{mode}.json",
+        "results/{disease}/sites/{site}/shared/training_release_{subset}_{mode}.json",
     log:
-        "results/logs/site_training_release/{disease}/{site}_{mode}.log",
+        "results/logs/site_training_release/{disease}/{site}_{subset}_{mode}.log",
     benchmark:
-        "results/benchmarks/site_training_release/{disease}/{site}_{mode}.tsv"
+        "results/benchmarks/site_training_release/{disease}/{site}_{subset}_{mode}.tsv"
     wildcard_constraints:
         mode="exact|dp",
     conda:
@@ -32,13 +33,13 @@ rule train_fold:
     input:
         unpack(train_fold_inputs),
     output:
-        metrics="results/{disease}/training/{endpoint}/loso-{site}/metrics.tsv",
-        ledger="results/{disease}/training/{endpoint}/loso-{site}/ledger.tsv",
-        rounds="results/{disease}/training/{endpoint}/loso-{site}/rounds.tsv",
+        models="results/{disease}/training/{endpoint}/{fold}/models.pt",
+        ledger="results/{disease}/training/{endpoint}/{fold}/ledger.tsv",
+        rounds="results/{disease}/training/{endpoint}/{fold}/rounds.tsv",
     log:
-        "results/logs/train_fold/{disease}/{endpoint}_{site}.log",
+        "results/logs/train_fold/{disease}/{endpoint}_{fold}.log",
     benchmark:
-        "results/benchmarks/train_fold/{disease}/{endpoint}_{site}.tsv"
+        "results/benchmarks/train_fold/{disease}/{endpoint}_{fold}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 1
@@ -49,15 +50,16 @@ rule train_fold:
     params:
         disease=lambda w: disease_config(w),
         training=config["training"],
-        sites=lambda w: sites_of(w.disease),
-        checkpoints="results/{disease}/training/{endpoint}/loso-{site}/checkpoints",
+        train_sites=lambda w: fold_train_sites(w.disease, w.fold),
+        modes=release_modes(),
+        checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
     script:
         "../scripts/train_fold.py"
 
 
 rule privacy_ledger:
     input:
-        all_training_outputs("ledger"),
+        all_training_outputs("ledger.tsv"),
     output:
         report(
             "results/privacy/ledger.tsv",
@@ -75,25 +77,3 @@ rule privacy_ledger:
         runtime=5,
     script:
         "../scripts/concat_tables.py"
-
-
-rule loso_table:
-    input:
-        lambda w: training_outputs(w.disease, "metrics"),
-    output:
-        report(
-            "results/{disease}/tables/loso_cindex.tsv",
-            caption="../report/loso_cindex.rst",
-            category="Validation",
-        ),
-    log:
-        "results/logs/loso_table/{disease}.log",
-    benchmark:
-        "results/benchmarks/loso_table/{disease}.tsv"
-    conda:
-        "../../envs/data.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    script:
-        "../scripts/loso_table.py"

@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
         snakemake.params.disease,
         snakemake.params.training,
         snakemake.wildcards.site,
+        snakemake.wildcards.subset,
         snakemake.wildcards.mode,
         snakemake.params.seed,
         snakemake.output[0],

@@ -1,22 +1,19 @@
-"""Rule train_fold: every run of the training grid for one held-out site (see fedheme.training)."""
+"""Rule train_fold: every run of the training grid for one fold (see fedheme.training)."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
 from fedheme.pipeline import logged, train_fold_job
 
 with logged(snakemake.log[0]):
-    sites = snakemake.params.sites
+    sites = snakemake.params.train_sites
     train_fold_job(
         snakemake.params.disease,
         snakemake.params.training,
         snakemake.wildcards.endpoint,
-        snakemake.wildcards.site,
+        snakemake.wildcards.fold,
         {site: snakemake.input[f"patients_{site}"] for site in sites},
-        {
-            mode: {site: snakemake.input[f"{mode}_{site}"] for site in sites if f"{mode}_{site}" in snakemake.input.keys()}
-            for mode in ("exact", "dp")
-        },
+        {mode: {site: snakemake.input[f"{mode}_{site}"] for site in sites} for mode in snakemake.params.modes},
         snakemake.params.checkpoints,
-        snakemake.output.metrics,
+        snakemake.output.models,
         snakemake.output.ledger,
         snakemake.output.rounds,
     )

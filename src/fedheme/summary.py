@@ -1,0 +1,82 @@
+"""``results/tables/summary.md``: the headline comparison of the metrics table, readable.
+
+Per disease, endpoint and design, one row per strategy (clinical scores, local-only,
+pooled, each federated strategy at each epsilon) with the metrics pooled over test
+sites: mean over seeds, the spread over seeds (sd) when there are several, and the
+bootstrap interval (averaged over seeds). A second table gives Harrell's C per test site.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+HEADLINE_METRICS = ["harrell_c", "uno_c", "auc_2y", "ibs"]
+STRATEGY_ORDER = ["oracle", "ipssr", "ipssm", "iss", "riss", "r2iss", "local", "pooled", "fedavg", "fedprox", "fedadam"]
+
+
+def _order(strategy: str, epsilon) -> tuple:
+    rank = STRATEGY_ORDER.index(strategy) if strategy in STRATEGY_ORDER else len(STRATEGY_ORDER)
+    eps = -math.inf if pd.isna(epsilon) else -float(epsilon)
+    return (rank, eps, strategy)
+
+
+def _cell(rows: pd.DataFrame) -> str:
+    """'0.731 (0.702-0.760)', or with several seeds '0.731 ± 0.004 (0.702-0.760)'."""
+    finite = rows[rows["value"].notna()]
+    if finite.empty:
+        reasons = sorted(set(rows["note"].dropna()))
+        return "NA" + (f" ({reasons[0]})" if len(reasons) == 1 and len(reasons[0]) < 60 else "")
+    mean = finite["value"].mean()
+    text = f"{mean:.3f}"
+    if len(finite) > 1:
+        text += f" ± {finite['value'].std(ddof=1):.3f}"
+    if finite["ci_low"].notna().all():
+        text += f" ({finite['ci_low'].mean():.3f}–{finite['ci_high'].mean():.3f})"
+    return text
+
+
+def _label(strategy: str, epsilon) -> str:
+    if pd.isna(epsilon):
+        return strategy
+    return f"{strategy}, ε = ∞" if epsilon == "inf" else f"{strategy}, ε = {epsilon}"
+
+
+def summary_markdown(table: pd.DataFrame, confidence: float = 0.95) -> str:
+    """Markdown summary of a tidy metrics table (see :func:`fedheme.evaluation.metrics_table`)."""
+    level = f"{confidence:.0%}"
+    lines = [
+        "# fedheme: validation summary",
+        "",
+        f"Pooled over test sites. Each cell: estimate, ± sd over seeds when there are several, and the {level} "
+        "bootstrap interval (patients resampled within each test site). Harrell's and Uno's C and AUC: higher is "
+        "better; integrated Brier score (IBS): lower is better. Clinical scores have no survival probabilities, so no "
+        "IBS. Every row, per site too, is in `metrics.tsv`.",
+        "",
+    ]
+    for (disease, endpoint, design), block in table.groupby(["disease", "endpoint", "design"], sort=True):
+        pooled = block[block["test_site"] == "pooled"]
+        metrics = [m for m in HEADLINE_METRICS if m in set(pooled["metric"])]
+        title = "leave one site out" if design == "loso" else "within-site test splits"
+        lines += [f"## {disease.upper()}, {endpoint.upper()}: {title}", ""]
+        lines += ["| strategy | seeds | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
+        runs = pooled[["strategy", "epsilon"]].drop_duplicates()
+        for strategy, epsilon in sorted(runs.itertuples(index=False), key=lambda r: _order(*r)):
+            run = pooled[(pooled["strategy"] == strategy) & (pooled["epsilon"].fillna("") == ("" if pd.isna(epsilon) else epsilon))]
+            seeds = run["seed"].dropna().nunique()
+            cells = [_cell(run[run["metric"] == m]) for m in metrics]
+            lines.append(f"| {_label(strategy, epsilon)} | {seeds or '–'} | " + " | ".join(cells) + " |")
+        per_site = block[(block["metric"] == "harrell_c") & (block["test_site"] != "pooled")]
+        sites = sorted(per_site["test_site"].unique())
+        lines += ["", f"Harrell's C per test site ({design}):", ""]
+        lines += ["| strategy | " + " | ".join(sites) + " |", "|---|" + "---|" * len(sites)]
+        for strategy, epsilon in sorted(per_site[["strategy", "epsilon"]].drop_duplicates().itertuples(index=False), key=lambda r: _order(*r)):
+            run = per_site[(per_site["strategy"] == strategy) & (per_site["epsilon"].fillna("") == ("" if pd.isna(epsilon) else epsilon))]
+            cells = []
+            for site in sites:
+                here = run[run["test_site"] == site]
+                cells.append("NA" if here["value"].isna().all() else f"{here['value'].mean():.3f}")
+            lines.append(f"| {_label(strategy, epsilon)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

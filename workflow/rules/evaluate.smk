@@ -1,0 +1,64 @@
+# Cross-site validation: each test site evaluates a fold's model bundle and its clinical
+# scores in its own job (predictions stay in its private folder; metrics, bootstrap
+# replicates and calibration groups are released), then the metrics are pooled over
+# sites into results/tables/metrics.tsv and summary.md.
+
+
+rule evaluate_site:
+    input:
+        models="results/{disease}/training/{endpoint}/{fold}/models.pt",
+        patients="results/{disease}/sites/{site}/private/patients.parquet",
+        scores="results/{disease}/sites/{site}/private/scores.parquet",
+    output:
+        metrics="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_metrics.tsv",
+        replicates="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_replicates.parquet",
+        calibration="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_calibration.tsv",
+        predictions="results/{disease}/sites/{site}/private/predictions/{endpoint}_{fold}.parquet",
+    log:
+        "results/logs/evaluate_site/{disease}/{site}_{endpoint}_{fold}.log",
+    benchmark:
+        "results/benchmarks/evaluate_site/{disease}/{site}_{endpoint}_{fold}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        disease=lambda w: disease_config(w),
+        training=config["training"],
+        evaluation=config["evaluation"],
+        min_cell_count=config["privacy"]["min_cell_count"],
+    script:
+        "../scripts/evaluate_site.py"
+
+
+rule metrics_table:
+    input:
+        metrics=evaluation_outputs("metrics.tsv"),
+        replicates=evaluation_outputs("replicates.parquet"),
+        calibration=evaluation_outputs("calibration.tsv"),
+    output:
+        metrics=report(
+            "results/tables/metrics.tsv",
+            caption="../report/metrics.rst",
+            category="Validation",
+        ),
+        summary=report(
+            "results/tables/summary.md",
+            caption="../report/summary.rst",
+            category="Validation",
+        ),
+        calibration="results/tables/calibration.tsv",
+    log:
+        "results/logs/metrics_table/metrics_table.log",
+    benchmark:
+        "results/benchmarks/metrics_table/metrics_table.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        confidence=config["evaluation"]["confidence"],
+    script:
+        "../scripts/metrics_table.py"
