@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test setup lint format dry-run clean lock
+.PHONY: run test setup report figures lint format dry-run clean lock
 
 run: $(VENV)/.installed
 	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
@@ -18,12 +18,26 @@ run: $(VENV)/.installed
 	@echo "  results/<disease>/figures/site_heterogeneity.png      site heterogeneity figure"
 	@echo "  results/tables/metrics.tsv                            every metric, strategy and test site, with 95% CIs"
 	@echo "  results/tables/summary.md                             the headline comparison"
+	@echo "  results/<disease>/figures/                            forest, privacy-utility, KM, calibration, convergence"
+	@echo "  results/MANIFEST.tsv                                  sha256 of every table (compare two runs)"
 	@echo "  results/privacy/ledger.tsv                            privacy ledger (epsilon per site and run)"
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 setup: $(VENV)/.installed
+
+# The Snakemake report (figures with captions, tables, config, ledger, software
+# versions) of the finished run; runs whatever is missing first.
+report: run
+	$(BIN)/snakemake --profile profiles/default --report results/report.html
+	@echo "report: results/report.html"
+
+# Reviewers: every figure from scratch (all jobs they depend on are rerun), then the
+# table fingerprints to compare with results/MANIFEST.tsv of another run.
+figures: $(VENV)/.installed
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES) --forceall figures manifest
+	@echo "figures: results/<disease>/figures/*.{png,pdf}; table checksums: results/MANIFEST.tsv"
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

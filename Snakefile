@@ -17,9 +17,15 @@ include: "workflow/rules/scores.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/overview.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+rule figures:
+    input:
+        figure_outputs(),

@@ -182,3 +182,24 @@ def test_pooled_harrell_is_harrell_over_within_site_pairs():
     assert pooled["ci_low"] < pooled["value"] < pooled["ci_high"]
     assert pooled["note"] == "pooled over 3 sites; NA at d"
     assert pooled["n"] == 150 + 200 + 250
+
+
+def test_life_tables_stop_below_the_minimum_at_risk_and_sum_to_kaplan_meier():
+    """Without censoring the actuarial curve is the Kaplan-Meier curve at the interval
+    ends; each site's table stops before an interval with fewer than 5 at risk, and the
+    summed tables of two sites give the curve of their union."""
+    from fedheme.lifetable import actuarial_survival, life_table, risk_group_labels, risk_groups
+
+    assert risk_group_labels([0.2, 0.5]) == ["<20%", "20%-50%", ">=50%"]
+    assert list(risk_groups(np.array([0.1, 0.2, 0.7]), [0.2, 0.5])) == ["<20%", "20%-50%", ">=50%"]
+    rng = np.random.default_rng(3)
+    times = [rng.exponential(3, size=n) for n in (80, 120)]
+    tables = [life_table(t, np.ones(len(t), bool), np.array(["all"] * len(t)), 0.5, 10.0, 5) for t in times]
+    for t, table in zip(times, tables):
+        assert (table["n_at_risk"] >= 5).all()
+        assert ((t >= table["start"].max() + 0.5).sum()) < 5 or table["start"].max() == 9.5
+    curve = actuarial_survival(pd.concat(tables), 5)
+    union = np.concatenate(times)
+    km = KaplanMeierFitter().fit(union, np.ones(len(union), bool))
+    for row in curve.itertuples():
+        assert row.survival == pytest.approx(float(km.predict(row.end - 1e-9)), abs=1e-12)

@@ -151,6 +151,57 @@ def test_no_patient_identifier_in_results_tables(small_run):
         assert not [pid for pid in ids if pid in text], path
 
 
+#: Size in pixels (figsize x 150 dpi) of each figure with the small test config.
+FIGURE_SIZES = {
+    "site_heterogeneity": (1650, 1170),
+    "forest_cindex": (1125, 427),
+    "privacy_utility": (975, 540),
+    "km_risk_groups": (1200, 510),
+    "calibration": (1305, 465),
+    "convergence": (960, 450),
+}
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", path
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_every_figure_renders_as_a_non_empty_image_of_its_size(small_run):
+    folder = small_run / "results" / "mds" / "figures"
+    assert {p.stem for p in folder.glob("*.png")} == set(FIGURE_SIZES)
+    for name, size in FIGURE_SIZES.items():
+        png, pdf = folder / f"{name}.png", folder / f"{name}.pdf"
+        assert png_size(png) == size, name
+        assert png.stat().st_size > 20_000, f"{name}.png looks empty"
+        assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000, name
+
+
+def test_report_holds_figures_config_ledger_and_versions_without_patient_ids(small_run):
+    snakemake(small_run, "--configfile", SMALL_CONFIG, "--report", "results/report.html")
+    html = (small_run / "results" / "report.html").read_text(encoding="utf-8")
+    for expected in ("forest_cindex.png", "privacy_utility.png", "km_risk_groups.png", "calibration.png",
+                     "convergence.png", "ledger.tsv", "config.yaml", "software.tsv", "metrics.tsv"):  # fmt: skip
+        assert expected in html, expected
+    assert not [pid for pid in patient_ids(small_run) if pid in html]
+    software = pd.read_csv(small_run / "results" / "report" / "software.tsv", sep="\t")
+    assert {"torch", "opacus", "scikit-survival", "snakemake"} <= set(software["package"])
+
+
+def test_a_second_run_with_the_same_seeds_gives_byte_identical_tables(small_run, tmp_path):
+    """Rerun every job from scratch in the same folder: MANIFEST.tsv (sha256 of every
+    table) and every figure are byte-identical."""
+    before = (small_run / "results" / "MANIFEST.tsv").read_text()
+    figures = {p.name: p.read_bytes() for p in (small_run / "results" / "mds" / "figures").iterdir()}
+    snakemake(small_run, "--configfile", SMALL_CONFIG, "--cores", "2", "--forceall")
+    assert (small_run / "results" / "MANIFEST.tsv").read_text() == before
+    manifest = pd.read_csv(small_run / "results" / "MANIFEST.tsv", sep="\t")
+    assert {"results/tables/metrics.tsv", "results/privacy/ledger.tsv"} <= set(manifest["path"])
+    for name, data in figures.items():
+        assert (small_run / "results" / "mds" / "figures" / name).read_bytes() == data, name
+
+
 def test_a_bad_site_export_stops_the_run_with_its_location(tmp_path, small_run):
     """A site bringing its own (broken) export: the ingest job fails naming file, line, column."""
     workdir = make_workdir(tmp_path)

@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from fedheme.design import DesignSettings, design_matrix
+from fedheme.lifetable import LIFE_TABLE_COLUMNS, life_table, risk_groups
 from fedheme.metrics import EvaluationSettings, MetricValue, SiteOutcome, evaluate_risk, mean_over_models, percentile_interval
 from fedheme.seeding import derived_seed
 from fedheme.training import bundle_model
@@ -66,6 +67,7 @@ class SiteEvaluation:
     metrics: pd.DataFrame
     replicates: pd.DataFrame
     calibration: pd.DataFrame
+    life_tables: pd.DataFrame
     predictions: pd.DataFrame
 
 
@@ -78,6 +80,8 @@ def evaluate_site(
     settings: EvaluationSettings,
     disease: str,
     site_id: str,
+    risk_thresholds: tuple[float, ...] = (0.2, 0.5),
+    km_step: float = 0.5,
 ) -> SiteEvaluation:
     """Evaluate every run of a fold's bundle, and each clinical score, at one test site.
 
@@ -85,6 +89,9 @@ def evaluate_site(
         bundle: the fold's model bundle (:func:`fedheme.training.save_bundle`).
         patients: the site's harmonised patients (all rows; the fold picks the subset).
         scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
+        risk_thresholds: predicted-risk cut points (at the calibration horizon) of the
+            risk groups of the released life tables (Kaplan-Meier figure).
+        km_step: interval of the life tables (years).
     """
     fold, endpoint = bundle["fold"], bundle["endpoint"]
     design = design_of(fold)
@@ -96,7 +103,7 @@ def evaluate_site(
     base = {"disease": disease, "endpoint": endpoint, "design": design, "test_site": site_id,
             "n": len(outcome.time), "events": outcome.n_events}  # fmt: skip
     results: list[tuple[dict, list[MetricValue]]] = []
-    calibration, predictions = [], []
+    calibration, predictions, life_tables = [], [], []
     matrices = {mode: design_matrix(rows, design_settings, stats, endpoint) for mode, stats in bundle["stats"].items()}
     grouped: dict[tuple, list] = {}
     for run in bundle["runs"]:
@@ -117,6 +124,10 @@ def evaluate_site(
             calibration += [{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id, **g.__dict__} for g in groups]
             horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[:, 0]
             predictions.append(pd.DataFrame({**keys, "patient_id": reference.patient_id, "risk": risk, "predicted_risk_horizon": horizon_risk}))
+            if strategy != "local":  # one model per run: its risk groups have one meaning
+                table = life_table(outcome.time, outcome.event, risk_groups(horizon_risk, list(risk_thresholds)), km_step,
+                                   stats["horizon"], settings.min_cell_count)  # fmt: skip
+                life_tables.append(table.assign(**{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id}))
         values = per_model[0] if len(per_model) == 1 else mean_over_models(per_model, settings)
         results.append(({"strategy": strategy, "epsilon": epsilon, "seed": str(seed)}, values))
     by_patient = scores.set_index("patient_id").reindex(reference.patient_id)
@@ -129,7 +140,9 @@ def evaluate_site(
     calibration = pd.DataFrame(calibration, columns=CALIBRATION_COLUMNS).round(
         {c: DIGITS for c in ("predicted_risk", "observed_risk", "observed_low", "observed_high")}
     )
-    return SiteEvaluation(*_tables(results, base), calibration, pd.concat(predictions, ignore_index=True))
+    km = pd.concat(life_tables, ignore_index=True) if life_tables else pd.DataFrame(columns=LIFE_TABLE_COLUMNS)
+    km = km.reindex(columns=["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site"] + LIFE_TABLE_COLUMNS)
+    return SiteEvaluation(*_tables(results, base), calibration, km, pd.concat(predictions, ignore_index=True))
 
 
 def _tables(results, base: dict) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -149,7 +149,8 @@ def train_fold_job(disease: dict, training: dict, endpoint: str, fold: str, pati
 
 
 def evaluate_site_job(bundle_path, patients_path, scores_path, disease_name: str, disease: dict, training: dict, evaluation: dict,
-                      min_cell_count: int, site_id: str, out_metrics, out_replicates, out_calibration, out_predictions) -> None:  # fmt: skip
+                      figures: dict, min_cell_count: int, site_id: str, out_metrics, out_replicates, out_calibration, out_km,
+                      out_predictions) -> None:  # fmt: skip
     """Evaluate a fold's models and the clinical scores at one test site, inside the site."""
     from fedheme.evaluation import evaluate_site
     from fedheme.metrics import EvaluationSettings
@@ -158,7 +159,9 @@ def evaluate_site_job(bundle_path, patients_path, scores_path, disease_name: str
     result = evaluate_site(
         load_bundle(bundle_path), pd.read_parquet(patients_path), pd.read_parquet(scores_path), disease["baselines"],
         design_settings(disease, training), EvaluationSettings.from_config(evaluation, min_cell_count), disease_name, site_id,
+        tuple(figures["risk_thresholds"]), float(figures["km_step_years"]),
     )  # fmt: skip
+    write_tsv(out_km, result.life_tables)
     write_tsv(out_metrics, result.metrics)
     write_parquet(out_replicates, result.replicates)
     write_tsv(out_calibration, result.calibration)
@@ -175,7 +178,8 @@ def read_metric_tsv(path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype={"epsilon": "string", "seed": "string"}, keep_default_na=True)
 
 
-def metrics_table_job(metrics_paths, replicate_paths, calibration_paths, confidence: float, out_metrics, out_summary, out_calibration) -> None:
+def metrics_table_job(metrics_paths, replicate_paths, calibration_paths, km_paths, confidence: float, out_metrics, out_summary,
+                      out_calibration, out_km) -> None:  # fmt: skip
     """Stack every test site's metrics, pool them over sites, and write the summary."""
     from fedheme.evaluation import metrics_table
     from fedheme.summary import summary_markdown
@@ -184,6 +188,65 @@ def metrics_table_job(metrics_paths, replicate_paths, calibration_paths, confide
     write_tsv(out_metrics, table)
     write_text(out_summary, summary_markdown(table, confidence))
     write_tsv(out_calibration, pd.concat([read_metric_tsv(p) for p in calibration_paths], ignore_index=True))
+    write_tsv(out_km, pd.concat([read_metric_tsv(p) for p in km_paths], ignore_index=True))
+
+
+def convergence_table_job(rounds_paths, keys: list[dict], out) -> None:
+    """Every fold's training loss by round, with its disease, endpoint and fold."""
+    frames = [pd.read_csv(p, sep="\t", dtype={"epsilon": "string", "seed": "string"}).assign(**k) for p, k in zip(rounds_paths, keys)]
+    table = pd.concat(frames, ignore_index=True)
+    first = ["disease", "endpoint", "fold"]
+    write_tsv(out, table[first + [c for c in table.columns if c not in first]])
+
+
+def figure_job(kind: str, table_path, endpoint: str, training: dict, evaluation: dict, figures: dict, min_cell_count: int,
+               out_png, out_pdf) -> None:  # fmt: skip
+    """Draw one validation figure of one disease from its released source table."""
+    import math
+
+    from fedheme import figures as fig
+
+    table = read_metric_tsv(table_path)
+    finite = sorted(float(e) for e in training["epsilons"] if math.isfinite(float(e)))
+    strategy = figures["strategy"]
+    private = f"{finite[0]:g}" if finite else "inf"
+    if kind == "forest_cindex":
+        fig.plot_forest(table, endpoint, out_png, out_pdf)
+    elif kind == "privacy_utility":
+        fig.plot_privacy_utility(table, endpoint, out_png, out_pdf)
+    elif kind == "km_risk_groups":
+        fig.plot_km_by_risk(table, endpoint, strategy, private, min_cell_count, out_png, out_pdf)
+    elif kind == "calibration":
+        runs = [("pooled", "inf"), (strategy, "inf")] + ([(strategy, private)] if finite else [])
+        fig.plot_calibration(table, endpoint, runs, float(evaluation["calibration_years"]), out_png, out_pdf)
+    elif kind == "convergence":
+        fig.plot_convergence(table, endpoint, out_png, out_pdf)
+    else:
+        raise ValueError(f"unknown figure {kind!r}; choose one of {fig.FIGURES}")
+
+
+def report_context_job(config: dict, out_config, out_software) -> None:
+    """The run's configuration and the versions of what its jobs import, for the report."""
+    import platform
+    from importlib import metadata
+
+    import yaml
+
+    write_text(out_config, yaml.safe_dump(config, sort_keys=True))
+    packages = ["snakemake", "snakemake-executor-plugin-slurm", "torch", "opacus", "lightning", "scikit-survival",
+                "lifelines", "pandera", "pandas", "numpy", "pyarrow", "matplotlib", "scikit-learn", "scipy"]  # fmt: skip
+    rows = [{"package": "python", "version": platform.python_version()}]
+    rows += [{"package": p, "version": metadata.version(p)} for p in packages]
+    rows.append({"package": "fedheme", "version": metadata.version("fedheme")})
+    write_tsv(out_software, pd.DataFrame(rows))
+
+
+def manifest_job(paths, out) -> None:
+    """results/MANIFEST.tsv: path, size and sha256 of every table of the run."""
+    import hashlib
+
+    rows = [{"path": str(p), "bytes": Path(p).stat().st_size, "sha256": hashlib.sha256(Path(p).read_bytes()).hexdigest()} for p in paths]
+    write_tsv(out, pd.DataFrame(rows))
 
 
 def overview_job(aggregate_paths, out) -> None:

@@ -191,6 +191,62 @@ def all_training_outputs(kind):
     return [path for disease in DISEASES for path in training_outputs(disease, kind)]
 
 
+def training_output_keys():
+    """(disease, endpoint, fold) of each file of all_training_outputs, in the same order."""
+    return [
+        {"disease": disease, "endpoint": endpoint, "fold": fold}
+        for disease in DISEASES
+        for endpoint in config["training"]["endpoints"]
+        for fold in folds_of(disease)
+    ]
+
+
+FIGURES = [
+    "forest_cindex",
+    "privacy_utility",
+    "km_risk_groups",
+    "calibration",
+    "convergence",
+]
+
+
+def figure_params(kind):
+    """Params of a figure rule: the figure, the endpoint shown and the settings it reads."""
+    return {
+        "kind": kind,
+        "endpoint": config["training"]["endpoints"][0],
+        "training": config["training"],
+        "evaluation": config["evaluation"],
+        "figures": config["figures"],
+        "min_cell_count": config["privacy"]["min_cell_count"],
+    }
+
+
+def figure_outputs():
+    return [
+        f"results/{disease}/figures/{name}.{ext}"
+        for disease in DISEASES
+        for name in ["site_heterogeneity"] + FIGURES
+        for ext in ("png", "pdf")
+    ]
+
+
+def manifest_inputs():
+    """Every table of the run (what results/MANIFEST.tsv fingerprints)."""
+    tables = [f"results/{d}/tables/site_overview.tsv" for d in DISEASES]
+    tables += [
+        f"results/tables/{name}"
+        for name in (
+            "metrics.tsv",
+            "summary.md",
+            "calibration.tsv",
+            "km_life_tables.tsv",
+            "convergence.tsv",
+        )
+    ]
+    return tables + ["results/privacy/ledger.tsv"]
+
+
 def evaluation_outputs(kind):
     """Every test site's evaluation file of ``kind`` (metrics.tsv, replicates.parquet,
     calibration.tsv) over diseases, endpoints and folds."""
@@ -204,7 +260,8 @@ def evaluation_outputs(kind):
 
 
 def final_outputs():
-    """What `make run` builds: QC per site, overview, figure, metrics, summary, ledger."""
+    """What `make run` builds: QC per site, every table (fingerprinted in the manifest),
+    every figure, and the report's context."""
     targets = []
     for disease in DISEASES:
         for site in sites_of(disease):
@@ -213,14 +270,10 @@ def final_outputs():
                 f"{base}/private/qc_report.md",
                 f"{base}/private/standardised_all.parquet",
             ]
-        targets += [
-            f"results/{disease}/tables/site_overview.tsv",
-            f"results/{disease}/figures/site_heterogeneity.png",
-            f"results/{disease}/figures/site_heterogeneity.pdf",
-        ]
+    targets += figure_outputs()
     targets += [
-        "results/tables/metrics.tsv",
-        "results/tables/summary.md",
-        "results/privacy/ledger.tsv",
+        "results/MANIFEST.tsv",
+        "results/report/config.yaml",
+        "results/report/software.tsv",
     ]
     return targets

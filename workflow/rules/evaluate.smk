@@ -13,6 +13,7 @@ rule evaluate_site:
         metrics="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_metrics.tsv",
         replicates="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_replicates.parquet",
         calibration="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_calibration.tsv",
+        km="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_km.tsv",
         predictions="results/{disease}/sites/{site}/private/predictions/{endpoint}_{fold}.parquet",
     log:
         "results/logs/evaluate_site/{disease}/{site}_{endpoint}_{fold}.log",
@@ -27,6 +28,7 @@ rule evaluate_site:
         disease=lambda w: disease_config(w),
         training=config["training"],
         evaluation=config["evaluation"],
+        figures=config["figures"],
         min_cell_count=config["privacy"]["min_cell_count"],
     script:
         "../scripts/evaluate_site.py"
@@ -37,6 +39,7 @@ rule metrics_table:
         metrics=evaluation_outputs("metrics.tsv"),
         replicates=evaluation_outputs("replicates.parquet"),
         calibration=evaluation_outputs("calibration.tsv"),
+        km=evaluation_outputs("km.tsv"),
     output:
         metrics=report(
             "results/tables/metrics.tsv",
@@ -49,6 +52,7 @@ rule metrics_table:
             category="Validation",
         ),
         calibration="results/tables/calibration.tsv",
+        km="results/tables/km_life_tables.tsv",
     log:
         "results/logs/metrics_table/metrics_table.log",
     benchmark:

@@ -12,10 +12,12 @@ with logged(snakemake.log[0]):
         snakemake.params.disease,
         snakemake.params.training,
         snakemake.params.evaluation,
+        snakemake.params.figures,
         snakemake.params.min_cell_count,
         snakemake.wildcards.site,
         snakemake.output.metrics,
         snakemake.output.replicates,
         snakemake.output.calibration,
+        snakemake.output.km,
         snakemake.output.predictions,
     )

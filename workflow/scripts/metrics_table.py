@@ -8,8 +8,10 @@ with logged(snakemake.log[0]):
         snakemake.input.metrics,
         snakemake.input.replicates,
         snakemake.input.calibration,
+        snakemake.input.km,
         snakemake.params.confidence,
         snakemake.output.metrics,
         snakemake.output.summary,
         snakemake.output.calibration,
+        snakemake.output.km,
     )
