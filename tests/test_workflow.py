@@ -64,16 +64,19 @@ def test_snakefmt_is_clean():
 def test_dry_run_of_the_default_config_plans_every_site(tmp_path):
     result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2")
     plan = result.stdout
-    for rule, count in [("simulate_site", 8), ("ingest_site", 8), ("site_aggregates", 8), ("standardise_site", 8)]:
+    for rule, count in [("simulate_site", 8), ("ingest_site", 8), ("site_aggregates", 8), ("standardise_site", 8),
+                        ("simulate_tabular_site", 10), ("ingest_tabular_site", 10)]:  # fmt: skip
         assert any(line.split()[:2] == [rule, str(count)] for line in plan.splitlines()), plan
 
 
 def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
-    """config/paper.yaml: 2 endpoints x (8 held-out sites + within) training jobs, and each
-    fold evaluated at its test sites (1 per held-out site, 8 for within)."""
+    """config/paper.yaml: per disease and trained endpoint one job per held-out site and one
+    for within; each fold evaluated at its test sites (the held-out one, or all)."""
     result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2", "--configfile", "config/paper.yaml")
     counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["train_fold"] == 2 * 9 and counts["evaluate_site"] == 2 * (8 + 8), counts
+    # MDS: 2 endpoints x (8 + 1) folds; MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
+    assert counts["train_fold"] == 18 + 12 + 6, counts
+    assert counts["evaluate_site"] == 2 * (8 + 8) + 2 * (5 + 5) + (5 + 5), counts
     assert counts["metrics_table"] == 1
 
 
@@ -96,8 +99,9 @@ def test_real_run_produces_qc_overview_and_figure(small_run):
 
 
 def patient_ids(run: Path) -> set[str]:
-    results = run / "results" / "mds"
-    return set().union(*(set(pd.read_parquet(results / "sites" / s / "private" / "patients.parquet")["patient_id"]) for s in SMALL_SITES))
+    """Every patient identifier of every site of every disease of a run."""
+    files = (run / "results").glob("*/sites/*/private/patients.parquet")
+    return set().union(*(set(pd.read_parquet(f)["patient_id"]) for f in files))
 
 
 def test_nothing_patient_level_crosses_sites(small_run):
@@ -120,6 +124,8 @@ def test_metrics_table_holds_every_strategy_design_and_site(small_run):
     """The tidy metrics table: both designs, every strategy and clinical score, each test
     site and the pooled row, every metric with its interval; predictions stay private."""
     table = pd.read_csv(small_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"epsilon": str, "seed": str})
+    assert set(table["disease"]) == {"mds", "mm", "scd"}
+    table = table[table["disease"] == "mds"]
     assert list(table.columns) == ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
                                    "metric", "value", "ci_low", "ci_high", "n", "events", "note"]  # fmt: skip
     assert set(table["design"]) == {"loso", "within"}
@@ -140,6 +146,27 @@ def test_metrics_table_holds_every_strategy_design_and_site(small_run):
     for site in SMALL_SITES:
         predictions = pd.read_parquet(small_run / "results" / "mds" / "sites" / site / "private" / "predictions" / "os_within.parquet")
         assert predictions["patient_id"].isin(patient_ids(small_run)).all()
+
+
+def test_mm_and_scd_run_end_to_end_with_baselines_and_oracle(small_run):
+    """The simulated diseases: MM (PFS, survival metrics) with ISS, R-ISS and R2-ISS and
+    the true model; SCD (binary, AUROC...) with the TCD rule, the markers model and the
+    true model; each with federated and DP runs."""
+    table = pd.read_csv(small_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"epsilon": str, "seed": str})
+    mm, scd = table[table["disease"] == "mm"], table[table["disease"] == "scd"]
+    assert set(mm["endpoint"]) == {"pfs"} and set(scd["endpoint"]) == {"event24m"}
+    assert set(mm["strategy"]) == {"iss", "riss", "r2iss", "oracle", "local", "pooled", "fedavg"}
+    assert set(scd["strategy"]) == {"tcd_rule", "markers", "oracle", "local", "pooled", "fedavg"}
+    assert set(scd["metric"]) == {"auroc", "auprc", "brier", "calibration_in_the_large"}
+    assert {"harrell_c", "uno_c", "ibs"} <= set(mm["metric"])
+    for frame, metric in ((mm, "harrell_c"), (scd, "auroc")):
+        pooled = frame[(frame["test_site"] == "pooled") & (frame["metric"] == metric) & (frame["design"] == "loso")]
+        oracle = pooled.loc[pooled["strategy"] == "oracle", "value"].iloc[0]
+        assert 0.6 < oracle < 0.9 and pooled["ci_low"].notna().all()
+    assert set(mm.loc[mm["design"] == "loso", "test_site"]) == {"mmA", "pooled"}
+    assert (small_run / "results" / "scd" / "figures" / "forest_cindex.png").stat().st_size > 20_000
+    assert not (small_run / "results" / "scd" / "figures" / "km_risk_groups.png").exists()  # binary: no KM
+    assert (small_run / "results" / "mm" / "figures" / "km_risk_groups.png").stat().st_size > 20_000
 
 
 def test_no_patient_identifier_in_results_tables(small_run):
@@ -169,6 +196,8 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_every_figure_renders_as_a_non_empty_image_of_its_size(small_run):
+    for disease, names in (("mm", set(FIGURE_SIZES) - {"site_heterogeneity"}), ("scd", set(FIGURE_SIZES) - {"site_heterogeneity", "km_risk_groups"})):
+        assert {p.stem for p in (small_run / "results" / disease / "figures").glob("*.png")} == names
     folder = small_run / "results" / "mds" / "figures"
     assert {p.stem for p in folder.glob("*.png")} == set(FIGURE_SIZES)
     for name, size in FIGURE_SIZES.items():
@@ -193,13 +222,14 @@ def test_a_second_run_with_the_same_seeds_gives_byte_identical_tables(small_run,
     """Rerun every job from scratch in the same folder: MANIFEST.tsv (sha256 of every
     table) and every figure are byte-identical."""
     before = (small_run / "results" / "MANIFEST.tsv").read_text()
-    figures = {p.name: p.read_bytes() for p in (small_run / "results" / "mds" / "figures").iterdir()}
+    figures = {p.relative_to(small_run): p.read_bytes() for p in (small_run / "results").glob("*/figures/*")}
     snakemake(small_run, "--configfile", SMALL_CONFIG, "--cores", "2", "--forceall")
     assert (small_run / "results" / "MANIFEST.tsv").read_text() == before
     manifest = pd.read_csv(small_run / "results" / "MANIFEST.tsv", sep="\t")
     assert {"results/tables/metrics.tsv", "results/privacy/ledger.tsv"} <= set(manifest["path"])
+    assert len(figures) == 2 * (6 + 5 + 4)
     for name, data in figures.items():
-        assert (small_run / "results" / "mds" / "figures" / name).read_bytes() == data, name
+        assert (small_run / name).read_bytes() == data, name
 
 
 def test_a_bad_site_export_stops_the_run_with_its_location(tmp_path, small_run):

@@ -18,7 +18,7 @@ With epsilon = inf they are released exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -37,9 +37,12 @@ class DesignSettings:
         spec: the model features.
         bounds: numeric feature -> (low, high) in the feature's (transformed) scale: public
             clinical limits, fixed before seeing data; values are clipped to them.
-        endpoints: survival endpoints released and trained.
+        endpoints: endpoints released and trained.
         horizon: follow-up horizon in years; later follow-up is censored there.
-        n_bins: number of time bins K.
+        n_bins: number of time bins K of survival endpoints (a binary endpoint has one:
+            the logistic-hazard model is then logistic regression).
+        outcomes: endpoint -> (time column or None for a binary endpoint, event column);
+            the MDS endpoints by default.
     """
 
     spec: FeatureSpec
@@ -47,6 +50,17 @@ class DesignSettings:
     endpoints: tuple[str, ...]
     horizon: float
     n_bins: int
+    outcomes: dict[str, tuple[str | None, str]] = field(default_factory=lambda: dict(SURVIVAL_ENDPOINTS))
+
+    def is_binary(self, endpoint: str) -> bool:
+        return self.outcomes[endpoint][0] is None
+
+    @property
+    def survival_endpoints(self) -> tuple[str, ...]:
+        return tuple(e for e in self.endpoints if not self.is_binary(e))
+
+    def bins(self, endpoint: str) -> int:
+        return 1 if self.is_binary(endpoint) else self.n_bins
 
     def __post_init__(self) -> None:
         missing = [f for f in self.spec.numeric if f not in self.bounds]
@@ -65,7 +79,7 @@ class DesignSettings:
 
     @property
     def histogram_sensitivity(self) -> float:
-        return math.sqrt(len(self.endpoints))
+        return math.sqrt(len(self.survival_endpoints))
 
 
 def scaled_numeric(patients: pd.DataFrame, settings: DesignSettings) -> pd.DataFrame:
@@ -108,26 +122,27 @@ def training_release(
         x = binary[name].dropna()
         binary_values += [float(len(x)), float(x.sum())]
     histograms = []
-    for endpoint in settings.endpoints:
-        time_col, event_col = SURVIVAL_ENDPOINTS[endpoint]
+    for endpoint in settings.survival_endpoints:
+        time_col, event_col = settings.outcomes[endpoint]
         known = patients[time_col].notna() & patients[event_col].notna()
         histograms.append(event_histogram(patients.loc[known, time_col].to_numpy(), patients.loc[known, event_col].to_numpy(), settings.horizon))
     parts = {
         "numeric": (np.array(numeric_values), settings.numeric_sensitivity),
         "binary": (np.array(binary_values), settings.binary_sensitivity),
-        "histogram": (np.concatenate(histograms), settings.histogram_sensitivity),
     }
+    if histograms:  # a binary endpoint has no time axis to release
+        parts["histogram"] = (np.concatenate(histograms), settings.histogram_sensitivity)
     released, mechanisms = {}, []
     for part, (values, sensitivity) in parts.items():
         sigma = float(noise_multipliers[part])
         released[part] = gaussian_release(values, sensitivity, sigma, rng).tolist()
         mechanisms.append(Mechanism(f"gaussian-{part}-aggregates", sigma, 1.0, 1 if sigma > 0 else 0).__dict__)
-    cells = len(histograms[0])
+    cells = len(histograms[0]) if histograms else 0
     return {
         "site_id": site_id,
         "numeric": released["numeric"],
         "binary": released["binary"],
-        "histograms": {e: released["histogram"][i * cells : (i + 1) * cells] for i, e in enumerate(settings.endpoints)},
+        "histograms": {e: released["histogram"][i * cells : (i + 1) * cells] for i, e in enumerate(settings.survival_endpoints)},
         "mechanisms": mechanisms,
         "l2_sensitivity": {part: sensitivity for part, (_, sensitivity) in parts.items()},
     }
@@ -151,7 +166,7 @@ def combine_releases(releases: list[dict], settings: DesignSettings) -> dict:
         n, ones = binary[2 * i : 2 * i + 2]
         features[name] = {"kind": "binary", "mean": float(np.clip(ones / n, 0.0, 1.0)) if n > 0 else 0.0}
     edges = {}
-    for endpoint in settings.endpoints:
+    for endpoint in settings.survival_endpoints:
         pooled = np.sum([r["histograms"][endpoint] for r in releases], axis=0)
         edges[endpoint] = bin_edges_from_histogram(pooled, settings.n_bins, settings.horizon).tolist()
     return {
@@ -185,9 +200,11 @@ class DesignMatrix:
 
 
 def design_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict, endpoint: str) -> DesignMatrix:
-    """Standardise and impute a site's features with pooled statistics; discretise its outcome."""
-    time_col, event_col = SURVIVAL_ENDPOINTS[endpoint]
-    patients = patients[patients[time_col].notna() & patients[event_col].notna()]
+    """Standardise and impute a site's features with pooled statistics; discretise its outcome
+    (a binary outcome is one bin: ``event`` is the outcome, ``time`` is 0)."""
+    time_col, event_col = settings.outcomes[endpoint]
+    known = patients[event_col].notna() if time_col is None else patients[time_col].notna() & patients[event_col].notna()
+    patients = patients[known]
     numeric = scaled_numeric(patients, settings)
     binary = model_features(patients, settings.spec)[list(settings.spec.binary)]
     columns = []
@@ -197,8 +214,11 @@ def design_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict,
     for name in settings.spec.binary:
         columns.append(binary[name].fillna(stats["features"][name]["mean"]).to_numpy())
     x = np.column_stack(columns).astype(np.float32) if columns else np.zeros((len(patients), 0), np.float32)
-    edges = np.asarray(stats["bin_edges"][endpoint])
-    time = patients[time_col].to_numpy(dtype=float)
     status = patients[event_col].to_numpy(dtype=float)
-    bin_index, event = discretise(time, status, edges, stats["horizon"])
+    if time_col is None:
+        time = np.zeros(len(patients))
+        bin_index, event = np.zeros(len(patients), np.int64), status.astype(np.float32)
+    else:
+        time = patients[time_col].to_numpy(dtype=float)
+        bin_index, event = discretise(time, status, np.asarray(stats["bin_edges"][endpoint]), stats["horizon"])
     return DesignMatrix(x, bin_index, event, time, status, patients["patient_id"].to_numpy())

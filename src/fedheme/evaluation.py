@@ -26,7 +26,15 @@ import torch
 
 from fedheme.design import DesignSettings, design_matrix
 from fedheme.lifetable import LIFE_TABLE_COLUMNS, life_table, risk_groups
-from fedheme.metrics import EvaluationSettings, MetricValue, SiteOutcome, evaluate_risk, mean_over_models, percentile_interval
+from fedheme.metrics import (
+    EvaluationSettings,
+    MetricValue,
+    SiteOutcome,
+    evaluate_binary,
+    evaluate_risk,
+    mean_over_models,
+    percentile_interval,
+)
 from fedheme.seeding import derived_seed
 from fedheme.training import bundle_model
 
@@ -34,6 +42,14 @@ RUN_KEYS = ["design", "strategy", "epsilon", "seed"]
 CALIBRATION_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site", "group", "n", "predicted_risk", "observed_risk", "observed_low", "observed_high"]
 METRIC_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
                   "metric", "value", "ci_low", "ci_high", "n", "events", "note"]  # fmt: skip
+
+
+def score_column(name: str, scores: pd.DataFrame) -> str:
+    """The column holding a clinical score's value: ``<name>_score`` or ``<name>_stage``."""
+    for column in (f"{name}_score", f"{name}_stage"):
+        if column in scores.columns:
+            return column
+    raise KeyError(f"clinical score {name!r} has no {name}_score or {name}_stage column among {sorted(scores.columns)}")
 
 
 def design_of(fold: str) -> str:
@@ -95,6 +111,7 @@ def evaluate_site(
     """
     fold, endpoint = bundle["fold"], bundle["endpoint"]
     design = design_of(fold)
+    binary = design_settings.is_binary(endpoint)
     rows = evaluated_patients(patients, fold)
     any_stats = next(iter(bundle["stats"].values()))
     reference = design_matrix(rows, design_settings, any_stats, endpoint)
@@ -114,28 +131,46 @@ def evaluate_site(
         per_model = []
         for run in runs:
             stats, x = bundle["stats"][run["mode"]], matrices[run["mode"]].x
+            if run.get("columns") is not None:
+                x = np.ascontiguousarray(x[:, run["columns"]])
             model = bundle_model(bundle, run)
             with torch.no_grad():
                 risk = model.risk(torch.from_numpy(x)).numpy().astype(float)
-            survival = survival_function(model, x, stats["bin_edges"][endpoint], stats["horizon"])
-            values, groups = evaluate_risk(outcome, risk, survival, settings)
-            per_model.append(values)
+                at_ends = model.survival(torch.from_numpy(x)).numpy().astype(float)
             keys = {"design": design, "strategy": strategy, "epsilon": epsilon, "seed": str(seed), "trained_on": run["trained_on"]}
+            if binary:  # one bin: the event probability is 1 - S
+                horizon_risk = 1.0 - at_ends[:, 0]
+                values, groups = evaluate_binary(outcome, horizon_risk, horizon_risk, settings)
+            else:
+                survival = survival_function(model, x, stats["bin_edges"][endpoint], stats["horizon"])
+                values, groups = evaluate_risk(outcome, risk, survival, settings)
+                horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[:, 0]
+            per_model.append(values)
             calibration += [{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id, **g.__dict__} for g in groups]
-            horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[:, 0]
             predictions.append(pd.DataFrame({**keys, "patient_id": reference.patient_id, "risk": risk, "predicted_risk_horizon": horizon_risk}))
-            if strategy != "local":  # one model per run: its risk groups have one meaning
+            if strategy != "local" and not binary:  # one model per run: its risk groups have one meaning
                 table = life_table(outcome.time, outcome.event, risk_groups(horizon_risk, list(risk_thresholds)), km_step,
                                    stats["horizon"], settings.min_cell_count)  # fmt: skip
                 life_tables.append(table.assign(**{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id}))
         values = per_model[0] if len(per_model) == 1 else mean_over_models(per_model, settings)
         results.append(({"strategy": strategy, "epsilon": epsilon, "seed": str(seed)}, values))
     by_patient = scores.set_index("patient_id").reindex(reference.patient_id)
-    for name in baselines:
-        risk = by_patient[f"{name}_score"].to_numpy(dtype=float)
-        values, _ = evaluate_risk(outcome, np.nan_to_num(risk), None, settings, subset=np.isfinite(risk))
+    references = [(name, score_column(name, by_patient), None) for name in baselines]
+    if f"oracle_risk_{endpoint}" in by_patient.columns:  # simulated data: the true model, the ceiling
+        probability = f"oracle_prob_{endpoint}"
+        references.append(("oracle", f"oracle_risk_{endpoint}", probability if binary and probability in by_patient.columns else None))
+    for name, column, probability_column in references:
+        risk = by_patient[column].to_numpy(dtype=float)
+        known = np.isfinite(risk)
+        if binary:
+            probability = None if probability_column is None else by_patient[probability_column].to_numpy(dtype=float)
+            values, groups = evaluate_binary(outcome, np.nan_to_num(risk), probability, settings, subset=known)
+            calibration += [{"disease": disease, "endpoint": endpoint, "design": design, "strategy": name, "epsilon": None, "seed": None,
+                             "trained_on": "", "test_site": site_id, **g.__dict__} for g in groups]  # fmt: skip
+        else:
+            values, _ = evaluate_risk(outcome, np.nan_to_num(risk), None, settings, subset=known)
         for v in values:
-            v.note = "; ".join(filter(None, [f"{int(np.isfinite(risk).sum())} of {len(risk)} patients have a score", v.note]))
+            v.note = "; ".join(filter(None, [f"{int(known.sum())} of {len(risk)} patients have a score", v.note]))
         results.append(({"strategy": name, "epsilon": None, "seed": None}, values))
     calibration = pd.DataFrame(calibration, columns=CALIBRATION_COLUMNS).round(
         {c: DIGITS for c in ("predicted_risk", "observed_risk", "observed_low", "observed_high")}

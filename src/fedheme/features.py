@@ -28,11 +28,15 @@ class FeatureSpec:
     numeric: tuple[str, ...]
     binary: tuple[str, ...]
     log1p: tuple[str, ...] = ()
+    #: columns a tabular disease declares (empty: the MDS harmonised schema)
+    declared: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        known = set(self.declared) if self.declared else set(VARIABLES_BY_NAME) | set(DERIVED_FEATURES)
         for name in self.numeric + self.binary:
-            if name not in DERIVED_FEATURES and name not in VARIABLES_BY_NAME:
-                raise ValueError(f"feature {name!r} is neither a harmonised variable nor one of {sorted(DERIVED_FEATURES)}")
+            if name not in known:
+                what = "a declared column" if self.declared else f"a harmonised variable or one of {sorted(DERIVED_FEATURES)}"
+                raise ValueError(f"feature {name!r} is not {what}")
         stray = set(self.log1p) - set(self.numeric)
         if stray:
             raise ValueError(f"log1p features must be numeric features: {sorted(stray)}")
@@ -42,15 +46,15 @@ class FeatureSpec:
         return list(self.numeric) + list(self.binary)
 
     @classmethod
-    def from_config(cls, cfg: dict) -> "FeatureSpec":
-        return cls(tuple(cfg.get("numeric", ())), tuple(cfg.get("binary", ())), tuple(cfg.get("log1p", ())))
+    def from_config(cls, cfg: dict, declared: tuple[str, ...] = ()) -> "FeatureSpec":
+        return cls(tuple(cfg.get("numeric", ())), tuple(cfg.get("binary", ())), tuple(cfg.get("log1p", ())), tuple(declared))
 
 
 def model_features(patients: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Feature matrix (n_patients x n_features, float, NaN = missing), before standardisation."""
     out = {}
     for name in spec.names:
-        column = DERIVED_FEATURES[name](patients) if name in DERIVED_FEATURES else patients[name]
+        column = patients[name] if name in patients.columns or name not in DERIVED_FEATURES else DERIVED_FEATURES[name](patients)
         column = pd.to_numeric(column, errors="coerce").astype(float)
         if name in spec.log1p:
             column = np.log1p(column)

@@ -17,14 +17,15 @@ from fedheme.lifetable import actuarial_survival
 from fedheme.plots import OKABE_ITO, STYLE, plt, save_figure
 
 SCORE_STYLE = {"ipssr": ("IPSS-R", "#777777", "s"), "ipssm": ("IPSS-M", "#000000", "D"),
-               "iss": ("ISS", "#777777", "s"), "riss": ("R-ISS", "#000000", "D"), "r2iss": ("R2-ISS", "#444444", "^")}  # fmt: skip
-STRATEGY_COLOURS = {"pooled": OKABE_ITO[7], "local": OKABE_ITO[6], "fedavg": OKABE_ITO[4], "fedprox": OKABE_ITO[2],
-                    "fedadam": OKABE_ITO[5], "oracle": OKABE_ITO[0]}  # fmt: skip
-STRATEGY_NAMES = {"pooled": "pooled (no DP)", "local": "local only", "fedavg": "FedAvg", "fedprox": "FedProx",
-                  "fedadam": "FedAdam", "oracle": "oracle"}  # fmt: skip
+               "iss": ("ISS", "#999999", "s"), "riss": ("R-ISS", "#555555", "D"), "r2iss": ("R2-ISS", "#000000", "^"),
+               "tcd_rule": ("TCD >= 200 cm/s", "#555555", "s"), "oracle": ("oracle (true model)", OKABE_ITO[0], "*")}  # fmt: skip
+STRATEGY_COLOURS = {"pooled": OKABE_ITO[7], "markers": OKABE_ITO[1], "local": OKABE_ITO[6], "fedavg": OKABE_ITO[4],
+                    "fedprox": OKABE_ITO[2], "fedadam": OKABE_ITO[5]}  # fmt: skip
+STRATEGY_NAMES = {"pooled": "pooled (no DP)", "markers": "markers model (pooled)", "local": "local only", "fedavg": "FedAvg",
+                  "fedprox": "FedProx", "fedadam": "FedAdam"}  # fmt: skip
 
 
-METRIC_LABELS = {"harrell_c": "Harrell's C", "uno_c": "Uno's C", "ibs": "integrated Brier score"}
+METRIC_LABELS = {"harrell_c": "Harrell's C", "uno_c": "Uno's C", "ibs": "integrated Brier score", "auroc": "AUROC", "auprc": "AUPRC"}
 
 
 def metric_label(metric: str) -> str:
@@ -41,7 +42,7 @@ def run_label(strategy: str, epsilon) -> str:
     if strategy in SCORE_STYLE:
         return SCORE_STYLE[strategy][0]
     name = STRATEGY_NAMES.get(strategy, strategy)
-    return name if strategy == "pooled" else f"{name}, {epsilon_text(epsilon)}"
+    return name if strategy in ("pooled", "markers") else f"{name}, {epsilon_text(epsilon)}"
 
 
 def _epsilon_value(epsilon) -> float:
@@ -123,7 +124,8 @@ def plot_privacy_utility(metrics: pd.DataFrame, endpoint: str, png, pdf, metric:
             ax.errorbar(x, [p[1] for p in points], yerr=np.array([p[2] for p in points]).T, marker="o", ms=4, capsize=3,
                         color=STRATEGY_COLOURS[strategy], label=STRATEGY_NAMES[strategy])  # fmt: skip
         references = [("pooled", "pooled (no DP)", STRATEGY_COLOURS["pooled"], "-")]
-        references += [(s, SCORE_STYLE[s][0], SCORE_STYLE[s][1], "--" if i == 0 else ":") for i, s in enumerate(s for s in SCORE_STYLE if s in set(table["strategy"]))]
+        styles = iter(["--", ":", "-.", (0, (1, 3)), (0, (5, 5))])
+        references += [(s, SCORE_STYLE[s][0], SCORE_STYLE[s][1], next(styles)) for s in SCORE_STYLE if s in set(table["strategy"])]
         for strategy, label, colour, style in references:
             value = table.loc[table["strategy"] == strategy, "value"].mean()
             if np.isfinite(value):
@@ -177,9 +179,10 @@ def _group_order(label: str) -> float:
     return value - (0.5 if label.startswith("<") else 0.0)
 
 
-def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[str, str]], horizon: float, png, pdf, design: str = "loso") -> None:
-    """Predicted against Kaplan-Meier observed risk at the horizon, one point per risk
-    group and test site (bars: bootstrap interval of the observed risk), one panel per run."""
+def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[str, str]], horizon: float | None, png, pdf, design: str = "loso") -> None:
+    """Predicted against Kaplan-Meier observed risk at the horizon (``horizon`` None: a
+    binary outcome, observed proportion), one point per risk group and test site (bars:
+    bootstrap interval of the observed risk), one panel per run."""
     table = calibration[(calibration["endpoint"] == endpoint) & (calibration["design"] == design)]
     runs = [r for r in runs if ((table["strategy"] == r[0]) & (table["epsilon"].astype(str) == str(r[1]))).any()]
     with plt.rc_context(STYLE):
@@ -194,9 +197,10 @@ def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[
             ax.set_title(run_label(strategy, epsilon))
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
-            ax.set_xlabel(f"predicted {horizon:g}-year risk")
-        axes[0][0].set_ylabel(f"observed {horizon:g}-year risk (Kaplan-Meier)")
-        fig.suptitle(f"Calibration at {horizon:g} years, {endpoint.upper()}: risk groups of each held-out site", fontsize=8)
+            ax.set_xlabel("predicted probability" if horizon is None else f"predicted {horizon:g}-year risk")
+        axes[0][0].set_ylabel("observed proportion" if horizon is None else f"observed {horizon:g}-year risk (Kaplan-Meier)")
+        when = "" if horizon is None else f" at {horizon:g} years"
+        fig.suptitle(f"Calibration{when}, {endpoint.upper()}: risk groups of each held-out site", fontsize=8)
         save_figure(fig, png, pdf)
 
 

@@ -249,3 +249,72 @@ def mean_over_models(per_model: list[list[MetricValue]], settings: EvaluationSet
         note = f"mean over {len(parts)} models" + (f"; {parts[0].note}" if parts[0].note else "")
         out.append(_metric(parts[0].metric, point, note, replicates, parts[0].weight, parts[0].replicate_weights, settings))
     return out
+
+
+BINARY_METRICS = ["auroc", "auprc", "brier", "calibration_in_the_large"]
+
+
+def _weighted_auroc(W: np.ndarray, event: np.ndarray, risk: np.ndarray) -> np.ndarray:
+    """AUROC per replicate (ties count one half): the weighted Mann-Whitney statistic."""
+
+    def kernel(rows):
+        diff = risk[rows, None] - risk[None, :]
+        tie = np.abs(diff) <= bootstrap.TIED_TOL
+        return np.where(tie, 0.5, 0.0) + ((diff > 0) & ~tie)
+
+    case, control = event.astype(float), 1.0 - event.astype(float)
+    num = bootstrap._pair_sum(W, np.broadcast_to(case, W.shape), np.broadcast_to(control, W.shape), kernel)
+    den = (W * case).sum(axis=1) * (W * control).sum(axis=1)
+    return np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
+
+
+def evaluate_binary(
+    outcome: SiteOutcome,
+    risk: np.ndarray,
+    probability: np.ndarray | None,
+    settings: EvaluationSettings,
+    subset: np.ndarray | None = None,
+) -> tuple[list[MetricValue], list[CalibrationGroup]]:
+    """AUROC, AUPRC, Brier score and calibration in the large of a binary outcome.
+
+    Args:
+        risk: score that orders patients (shape (n,)); ``probability``: predicted
+            probability of the event, or None for a score without one (Brier score and
+            calibration are then NA).
+    """
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    mask = np.ones(len(outcome.event), bool) if subset is None else subset
+    event, risk = outcome.event[mask].astype(bool), risk[mask]
+    W = outcome.weights[:, mask]
+    B, n = W.shape[0], int(mask.sum())
+    events, non_events = int(event.sum()), int((~event).sum())
+    if min(events, non_events) < settings.min_events:
+        note = f"{events} events and {non_events} non-events at the test site, fewer than {settings.min_events}: not estimated"
+        return [MetricValue(m, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note) for m in BINARY_METRICS], []
+    patients = np.full(B, float(n))
+    values = [_metric("auroc", float(roc_auc_score(event, risk)), "", _weighted_auroc(W, event, risk), n, patients, settings)]
+    ap = np.array([average_precision_score(event, risk, sample_weight=w) if (w * event).sum() > 0 else np.nan for w in W])
+    values.append(_metric("auprc", float(average_precision_score(event, risk)), "", ap, n, patients, settings))
+    groups: list[CalibrationGroup] = []
+    if probability is None:
+        note = "a risk score without probabilities"
+        for name in ("brier", "calibration_in_the_large"):
+            values.append(MetricValue(name, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note))
+        return values, groups
+    p = probability[mask]
+    y = event.astype(float)
+    total = W.sum(axis=1)
+    brier = (W * (p - y) ** 2).sum(axis=1) / total
+    values.append(_metric("brier", float(brier_score_loss(event, p)), "", brier, n, patients, settings))
+    large = (W * (p - y)).sum(axis=1) / total
+    values.append(_metric("calibration_in_the_large", float(np.mean(p - y)), "", large, n, patients, settings))
+    group = _calibration_groups(p, settings)
+    for g in np.unique(group):
+        members = group == g
+        Wg = W[:, members]
+        n_g = Wg.sum(axis=1)
+        observed = np.divide((Wg * y[members]).sum(axis=1), n_g, out=np.full(B, np.nan), where=n_g > 0)
+        low, high = percentile_interval(observed, settings.confidence)
+        groups.append(CalibrationGroup(int(g), int(members.sum()), float(p[members].mean()), float(y[members].mean()), low, high))
+    return values, groups

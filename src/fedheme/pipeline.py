@@ -45,6 +45,28 @@ def simulate_site_job(cohort_dir, site_ids, site_id, dialect_name, settings: dic
     write_json(out_summary, site_summary(site, dialect_name))
 
 
+def simulate_tabular_site_job(site_ids, site_id: str, generator: dict, out) -> None:
+    """Draw all simulated sites of a tabular disease (deterministic) and write ``site_id``'s CSV."""
+    from fedheme.generators import GeneratorSettings, simulate_tabular, write_site_csv
+
+    sites = simulate_tabular(list(site_ids), GeneratorSettings.from_config(generator))
+    write_site_csv(sites[site_id], out)
+
+
+def ingest_tabular_site_job(path, disease: dict, site_id: str, test_fraction: float, seed: int, max_errors: int,
+                            out_patients, out_qc_json, out_qc_md) -> None:  # fmt: skip
+    """Check one site's CSV against the disease's declared columns; split; QC report."""
+    from fedheme.ingest import site_seed
+    from fedheme.tabular import TabularSpec, assign_split, read_tabular_site, tabular_qc, tabular_qc_markdown
+
+    spec = TabularSpec.from_config(disease)
+    patients = assign_split(read_tabular_site(path, spec, max_errors), spec, disease["primary_endpoint"], test_fraction, site_seed(seed, site_id))
+    summary = tabular_qc(patients, spec, site_id, str(path))
+    write_parquet(out_patients, patients)
+    write_json(out_qc_json, summary)
+    write_text(out_qc_md, tabular_qc_markdown(summary))
+
+
 def _subset(patients: pd.DataFrame, subset: str) -> pd.DataFrame:
     if subset == "all":
         return patients
@@ -89,6 +111,7 @@ def scores_job(patients_path, baselines: list[str], out) -> None:
 
     patients = pd.read_parquet(patients_path)
     parts = [patients[["patient_id", "split"]]] + [SCORES[name](patients) for name in baselines]
+    parts.append(patients.filter(regex="^oracle_"))  # simulated data: the true model's predictions
     write_parquet(out, pd.concat(parts, axis=1))
 
 
@@ -98,7 +121,13 @@ def design_settings(disease: dict, training: dict):
 
     features = disease["features"]
     bounds = {k: tuple(v) for k, v in features.get("bounds", {}).items()}
-    return DesignSettings(FeatureSpec.from_config(features), bounds, tuple(disease["endpoints"]), float(training["horizon_years"]), int(training["n_bins"]))
+    if disease.get("kind", "iwgpm") == "tabular":
+        spec = FeatureSpec.from_config(features, tuple(disease["columns"]))
+        outcomes = {name: (e.get("time"), e["event"]) for name, e in disease["outcome"]["endpoints"].items()}
+        endpoints = tuple(outcomes)
+    else:
+        spec, outcomes, endpoints = FeatureSpec.from_config(features), dict(SURVIVAL_ENDPOINTS), tuple(disease["endpoints"])
+    return DesignSettings(spec, bounds, endpoints, float(training["horizon_years"]), int(training["n_bins"]), outcomes)
 
 
 def training_release_job(patients_path, disease: dict, training: dict, site_id: str, subset: str, mode: str, seed: int, out) -> None:
@@ -142,7 +171,7 @@ def train_fold_job(disease: dict, training: dict, endpoint: str, fold: str, pati
     bundle, ledger, rounds = train_fold(
         FoldInputs(fold, patients, releases), design_settings(disease, training), endpoint, train_config(training),
         training["strategies"], [float(e) for e in training["epsilons"]], training["seeds"], training["baselines"],
-        checkpoint_dir, device,
+        checkpoint_dir, device, disease.get("marker_features"),
     )  # fmt: skip
     save_bundle(out_models, bundle)
     write_fold_outputs(ledger, rounds, out_ledger, out_rounds)
@@ -199,26 +228,30 @@ def convergence_table_job(rounds_paths, keys: list[dict], out) -> None:
     write_tsv(out, table[first + [c for c in table.columns if c not in first]])
 
 
-def figure_job(kind: str, table_path, endpoint: str, training: dict, evaluation: dict, figures: dict, min_cell_count: int,
-               out_png, out_pdf) -> None:  # fmt: skip
+def figure_job(kind: str, table_path, disease: str, endpoint: str, binary: bool, training: dict, evaluation: dict, figures: dict,
+               min_cell_count: int, out_png, out_pdf) -> None:  # fmt: skip
     """Draw one validation figure of one disease from its released source table."""
     import math
 
     from fedheme import figures as fig
 
     table = read_metric_tsv(table_path)
+    if "disease" in table.columns:
+        table = table[table["disease"] == disease]
+    metric = "auroc" if binary else "harrell_c"
     finite = sorted(float(e) for e in training["epsilons"] if math.isfinite(float(e)))
     strategy = figures["strategy"]
     private = f"{finite[0]:g}" if finite else "inf"
     if kind == "forest_cindex":
-        fig.plot_forest(table, endpoint, out_png, out_pdf)
+        fig.plot_forest(table, endpoint, out_png, out_pdf, metric=metric)
     elif kind == "privacy_utility":
-        fig.plot_privacy_utility(table, endpoint, out_png, out_pdf)
+        fig.plot_privacy_utility(table, endpoint, out_png, out_pdf, metric=metric)
     elif kind == "km_risk_groups":
         fig.plot_km_by_risk(table, endpoint, strategy, private, min_cell_count, out_png, out_pdf)
     elif kind == "calibration":
         runs = [("pooled", "inf"), (strategy, "inf")] + ([(strategy, private)] if finite else [])
-        fig.plot_calibration(table, endpoint, runs, float(evaluation["calibration_years"]), out_png, out_pdf)
+        horizon = None if binary else float(evaluation["calibration_years"])
+        fig.plot_calibration(table, endpoint, runs, horizon, out_png, out_pdf)
     elif kind == "convergence":
         fig.plot_convergence(table, endpoint, out_png, out_pdf)
     else:

@@ -300,4 +300,14 @@ def r2iss(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"r2iss_score": score, "r2iss_category": category}, index=frame.index)
 
 
-SCORES = {"ipssr": ipssr, "ipssm": ipssm, "iss": iss, "riss": riss, "r2iss": r2iss}
+def tcd_rule(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sickle cell disease: transcranial Doppler time-averaged mean of the maximum velocity
+    >= 200 cm/s (STOP trial threshold for stroke risk) scores 1, below 0.
+
+    Inputs: tcd_cm_s. Returns tcd_rule_score (missing where TCD was not measured).
+    """
+    velocity = _column(frame, "tcd_cm_s")
+    return pd.DataFrame({"tcd_rule_score": (velocity >= 200).astype(float).where(velocity.notna())}, index=frame.index)
+
+
+SCORES = {"ipssr": ipssr, "ipssm": ipssm, "iss": iss, "riss": riss, "r2iss": r2iss, "tcd_rule": tcd_rule}

@@ -13,7 +13,8 @@ import math
 import pandas as pd
 
 HEADLINE_METRICS = ["harrell_c", "uno_c", "auc_2y", "ibs"]
-STRATEGY_ORDER = ["oracle", "ipssr", "ipssm", "iss", "riss", "r2iss", "local", "pooled", "fedavg", "fedprox", "fedadam"]
+BINARY_HEADLINE_METRICS = ["auroc", "auprc", "brier", "calibration_in_the_large"]
+STRATEGY_ORDER = ["oracle", "ipssr", "ipssm", "iss", "riss", "r2iss", "tcd_rule", "markers", "local", "pooled", "fedavg", "fedprox", "fedadam"]
 
 
 def _order(strategy: str, epsilon) -> tuple:
@@ -51,13 +52,16 @@ def summary_markdown(table: pd.DataFrame, confidence: float = 0.95) -> str:
         "",
         f"Pooled over test sites. Each cell: estimate, ± sd over seeds when there are several, and the {level} "
         "bootstrap interval (patients resampled within each test site). Harrell's and Uno's C and AUC: higher is "
-        "better; integrated Brier score (IBS): lower is better. Clinical scores have no survival probabilities, so no "
-        "IBS. Every row, per site too, is in `metrics.tsv`.",
+        "better; integrated Brier score (IBS) and Brier score: lower is better; calibration in the large (predicted "
+        "minus observed risk): 0 is calibrated. Clinical scores have no probabilities, so no IBS or Brier score. "
+        "`oracle` is the true model of simulated data (the ceiling). Every row, per site too, is in `metrics.tsv`.",
         "",
     ]
     for (disease, endpoint, design), block in table.groupby(["disease", "endpoint", "design"], sort=True):
         pooled = block[block["test_site"] == "pooled"]
-        metrics = [m for m in HEADLINE_METRICS if m in set(pooled["metric"])]
+        binary = "auroc" in set(block["metric"])
+        metrics = [m for m in (BINARY_HEADLINE_METRICS if binary else HEADLINE_METRICS) if m in set(pooled["metric"])]
+        site_metric = "auroc" if binary else "harrell_c"
         title = "leave one site out" if design == "loso" else "within-site test splits"
         lines += [f"## {disease.upper()}, {endpoint.upper()}: {title}", ""]
         lines += ["| strategy | seeds | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]
@@ -67,9 +71,9 @@ def summary_markdown(table: pd.DataFrame, confidence: float = 0.95) -> str:
             seeds = run["seed"].dropna().nunique()
             cells = [_cell(run[run["metric"] == m]) for m in metrics]
             lines.append(f"| {_label(strategy, epsilon)} | {seeds or '–'} | " + " | ".join(cells) + " |")
-        per_site = block[(block["metric"] == "harrell_c") & (block["test_site"] != "pooled")]
+        per_site = block[(block["metric"] == site_metric) & (block["test_site"] != "pooled")]
         sites = sorted(per_site["test_site"].unique())
-        lines += ["", f"Harrell's C per test site ({design}):", ""]
+        lines += ["", f"{'AUROC' if binary else 'Harrell' + chr(39) + 's C'} per test site ({design}):", ""]
         lines += ["| strategy | " + " | ".join(sites) + " |", "|---|" + "---|" * len(sites)]
         for strategy, epsilon in sorted(per_site[["strategy", "epsilon"]].drop_duplicates().itertuples(index=False), key=lambda r: _order(*r)):
             run = per_site[(per_site["strategy"] == strategy) & (per_site["epsilon"].fillna("") == ("" if pd.isna(epsilon) else epsilon))]

@@ -82,19 +82,26 @@ def train_fold(
     baselines: list[str],
     checkpoint_dir: str | Path | None,
     device: torch.device = torch.device("cpu"),
+    marker_features: list[str] | None = None,
 ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Train every run of one fold.
+
+    Args:
+        marker_features: when given, one more baseline, ``markers``: the pooled model (no
+            DP) on these features only (a clinical model of established markers).
 
     Returns:
         (bundle, ledger, rounds): the model bundle (see :func:`save_bundle`), the privacy
         ledger rows, and the training loss of every round.
     """
     torch.set_num_threads(1)
-    n_bins = settings.n_bins
+    n_bins = settings.bins(endpoint)
     runs, ledger, rounds = [], [], []
     jobs = [(s, e) for s in strategies for e in epsilons]
     if "pooled" in baselines:
         jobs.append(("pooled", math.inf))
+    if marker_features:
+        jobs.append(("markers", math.inf))
     if "local" in baselines:
         jobs += [("local", e) for e in epsilons]
     prepared = {}  # pooled statistics and design matrices depend only on the release mode
@@ -102,20 +109,26 @@ def train_fold(
         stats = combine_releases(list(inputs.releases[mode].values()), settings)
         prepared[mode] = (stats, {s: design_matrix(p, settings, stats, endpoint) for s, p in inputs.train_sites.items()})
     n_features = len(settings.spec.numeric) + len(settings.spec.binary)
+    names = settings.spec.names
+    marker_columns = [names.index(f) for f in marker_features] if marker_features else None
     for strategy, epsilon in jobs:
         mode = _release_mode(epsilon)
         releases = inputs.releases[mode]
         stats, designs = prepared[mode]
         for seed in seeds:
             run = f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_{inputs.fold}"
-            config = replace(base, strategy="fedavg" if strategy in BASELINES else strategy, epsilon=epsilon, seed=seed)
+            config = replace(base, strategy="fedavg" if strategy in BASELINES + ("markers",) else strategy, epsilon=epsilon, seed=seed)
+            columns = marker_columns if strategy == "markers" else None
             if strategy == "local":
                 groups = [(s, [s]) for s in designs]  # each site alone
             else:
-                groups = [(strategy if strategy == "pooled" else "federation", list(designs))]
+                groups = [(strategy if strategy in ("pooled", "markers") else "federation", list(designs))]
             for group_name, members in groups:
-                if strategy == "pooled":
-                    clients = [Client("pooled", pooled_design([designs[s] for s in members]), config, n_bins, [], device)]
+                if strategy in ("pooled", "markers"):
+                    pooled = pooled_design([designs[s] for s in members])
+                    if columns is not None:
+                        pooled = replace(pooled, x=np.ascontiguousarray(pooled.x[:, columns]))
+                    clients = [Client("pooled", pooled, config, n_bins, [], device)]
                     site_n = {"pooled": 1.0}
                 else:
                     clients = [
@@ -124,11 +137,12 @@ def train_fold(
                     ]
                     site_n = {s: stats["site_n"][s] for s in members}
                 checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{run}_{group_name}.pt"
-                state = run_federated(clients, config, n_features, n_bins, site_n, checkpoint=checkpoint)
+                width = n_features if columns is None else len(columns)
+                state = run_federated(clients, config, width, n_bins, site_n, checkpoint=checkpoint)
                 runs.append(
                     {"strategy": strategy, "epsilon": epsilon_label(epsilon), "seed": seed, "mode": mode,
                      "trained_on": group_name if strategy == "local" else "+".join(members),
-                     "max_site_epsilon": max(c.epsilon() for c in clients),
+                     "max_site_epsilon": max(c.epsilon() for c in clients), "columns": columns,
                      "weights": {k: v.detach().cpu().clone() for k, v in state.weights.items()}}
                 )  # fmt: skip
                 for c in clients:
@@ -160,7 +174,8 @@ def load_bundle(path: str | Path) -> dict:
 
 def bundle_model(bundle: dict, run: dict):
     """The trained model of one run of a bundle, in evaluation mode on the CPU."""
-    model = build_model(bundle["model"], bundle["n_features"], bundle["n_bins"], 0)
+    width = bundle["n_features"] if run.get("columns") is None else len(run["columns"])
+    model = build_model(bundle["model"], width, bundle["n_bins"], 0)
     model.load_state_dict(run["weights"])
     return model.eval()
 

@@ -1,6 +1,8 @@
 # Shared by every stage: config and site-sheet validation, wildcard constraints, paths
 # and the input functions of all rules.
 
+import re
+
 import pandas as pd
 from snakemake.utils import min_version, validate
 
@@ -28,11 +30,12 @@ def _check_site_sheet(sheet):
             problems.append(
                 f"{where}, column 'patients': a site with source 'file' needs its export path"
             )
-        if row.source == "simulated" and "cohort" not in config["diseases"].get(
-            row.disease, {}
+        disease = config["diseases"].get(row.disease, {})
+        if row.source == "simulated" and not (
+            "cohort" in disease or "generator" in disease
         ):
             problems.append(
-                f"{where}, column 'source': disease {row.disease!r} has no cohort to simulate from"
+                f"{where}, column 'source': disease {row.disease!r} has no cohort or generator to simulate from"
             )
     duplicated = sheet.duplicated(["disease", "site_id"], keep="first")
     for line in (sheet.index[duplicated] + 2).tolist():
@@ -47,6 +50,37 @@ _check_site_sheet(SITES)
 SITES = SITES.set_index(["disease", "site_id"], drop=False)
 
 DISEASES = sorted(SITES["disease"].unique())
+
+
+def kind_of(disease):
+    """'iwgpm' (the MDS schema) or 'tabular' (declared columns, one CSV per site)."""
+    return config["diseases"][disease].get("kind", "iwgpm")
+
+
+def _alternatives(names):
+    """A wildcard regex matching exactly these names (none: a regex that never matches)."""
+    return "|".join(re.escape(n) for n in names) if names else "(?!)"
+
+
+IWGPM_DISEASES = _alternatives([d for d in config["diseases"] if kind_of(d) == "iwgpm"])
+TABULAR_DISEASES = _alternatives(
+    [d for d in config["diseases"] if kind_of(d) == "tabular"]
+)
+
+
+def training_of(disease):
+    """The training block with the disease's own overrides applied."""
+    return {**config["training"], **config["diseases"][disease].get("training", {})}
+
+
+def train_endpoints(disease):
+    cfg = config["diseases"][disease]
+    return cfg.get("train_endpoints", [cfg["primary_endpoint"]])
+
+
+def is_binary(disease, endpoint):
+    cfg = config["diseases"][disease]
+    return kind_of(disease) == "tabular" and cfg["outcome"]["type"] == "binary"
 
 
 wildcard_constraints:
@@ -84,6 +118,10 @@ def cohort_files(wildcards):
 def export_files(wildcards):
     """The site's export: simulated into results/, or the site's own files."""
     row = site_row(wildcards)
+    if row["source"] == "simulated" and kind_of(wildcards.disease) == "tabular":
+        return {
+            "patients": f"results/{wildcards.disease}/exports/{wildcards.site}/patients.csv"
+        }
     if row["source"] == "simulated":
         base = f"results/{wildcards.disease}/exports/{wildcards.site}"
         return {"patients": f"{base}/patients.txt", "variants": f"{base}/variants.txt"}
@@ -127,15 +165,15 @@ def disease_aggregates(wildcards):
 
 
 def held_out_sites(disease):
-    chosen = config["training"]["held_out_sites"]
+    chosen = training_of(disease)["held_out_sites"]
     sites = sites_of(disease)
     return sites if chosen == "all" else [s for s in chosen if s in sites]
 
 
-def release_modes():
+def release_modes(disease):
     """'exact' for epsilon = inf runs and baselines, 'dp' when any epsilon is finite."""
     modes = ["exact"]
-    if any(float(e) != float("inf") for e in config["training"]["epsilons"]):
+    if any(float(e) != float("inf") for e in training_of(disease)["epsilons"]):
         modes.append("dp")
     return modes
 
@@ -158,7 +196,7 @@ def train_fold_inputs(wildcards):
     subset = "train" if wildcards.fold == "within" else "all"
     sites = fold_train_sites(wildcards.disease, wildcards.fold)
     inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
-    for mode in release_modes():
+    for mode in release_modes(wildcards.disease):
         for s in sites:
             inputs[f"{mode}_{s}"] = (
                 f"{base}/{s}/shared/training_release_{subset}_{mode}.json"
@@ -182,7 +220,7 @@ def training_outputs(disease, kind):
     """One file per (endpoint, fold) of the disease: models.pt, ledger.tsv or rounds.tsv."""
     return [
         f"results/{disease}/training/{endpoint}/{fold}/{kind}"
-        for endpoint in config["training"]["endpoints"]
+        for endpoint in train_endpoints(disease)
         for fold in folds_of(disease)
     ]
 
@@ -196,7 +234,7 @@ def training_output_keys():
     return [
         {"disease": disease, "endpoint": endpoint, "fold": fold}
         for disease in DISEASES
-        for endpoint in config["training"]["endpoints"]
+        for endpoint in train_endpoints(disease)
         for fold in folds_of(disease)
     ]
 
@@ -214,26 +252,40 @@ def figure_params(kind):
     """Params of a figure rule: the figure, the endpoint shown and the settings it reads."""
     return {
         "kind": kind,
-        "endpoint": config["training"]["endpoints"][0],
-        "training": config["training"],
+        "endpoint": lambda w: train_endpoints(w.disease)[0],
+        "binary": lambda w: is_binary(w.disease, train_endpoints(w.disease)[0]),
+        "training": lambda w: training_of(w.disease),
         "evaluation": config["evaluation"],
         "figures": config["figures"],
         "min_cell_count": config["privacy"]["min_cell_count"],
     }
 
 
+def figures_of(disease):
+    """The figures of a disease: no site-heterogeneity figure for tabular diseases (it
+    draws the MDS schema), no Kaplan-Meier curves for a binary endpoint."""
+    names = (["site_heterogeneity"] if kind_of(disease) == "iwgpm" else []) + FIGURES
+    if is_binary(disease, train_endpoints(disease)[0]):
+        names.remove("km_risk_groups")
+    return names
+
+
 def figure_outputs():
     return [
         f"results/{disease}/figures/{name}.{ext}"
         for disease in DISEASES
-        for name in ["site_heterogeneity"] + FIGURES
+        for name in figures_of(disease)
         for ext in ("png", "pdf")
     ]
 
 
 def manifest_inputs():
     """Every table of the run (what results/MANIFEST.tsv fingerprints)."""
-    tables = [f"results/{d}/tables/site_overview.tsv" for d in DISEASES]
+    tables = [
+        f"results/{d}/tables/site_overview.tsv"
+        for d in DISEASES
+        if kind_of(d) == "iwgpm"
+    ]
     tables += [
         f"results/tables/{name}"
         for name in (
@@ -253,7 +305,7 @@ def evaluation_outputs(kind):
     return [
         f"results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_{kind}"
         for disease in DISEASES
-        for endpoint in config["training"]["endpoints"]
+        for endpoint in train_endpoints(disease)
         for fold in folds_of(disease)
         for site in fold_test_sites(disease, fold)
     ]
@@ -266,10 +318,9 @@ def final_outputs():
     for disease in DISEASES:
         for site in sites_of(disease):
             base = f"results/{disease}/sites/{site}"
-            targets += [
-                f"{base}/private/qc_report.md",
-                f"{base}/private/standardised_all.parquet",
-            ]
+            targets.append(f"{base}/private/qc_report.md")
+            if kind_of(disease) == "iwgpm":
+                targets.append(f"{base}/private/standardised_all.parquet")
     targets += figure_outputs()
     targets += [
         "results/MANIFEST.tsv",

@@ -26,7 +26,7 @@ rule evaluate_site:
         runtime=30,
     params:
         disease=lambda w: disease_config(w),
-        training=config["training"],
+        training=lambda w: training_of(w.disease),
         evaluation=config["evaluation"],
         figures=config["figures"],
         min_cell_count=config["privacy"]["min_cell_count"],

@@ -13,6 +13,8 @@ rule simulate_site:
         "results/logs/simulate_site/{disease}/{site}.log",
     benchmark:
         "results/benchmarks/simulate_site/{disease}/{site}.tsv"
+    wildcard_constraints:
+        disease=IWGPM_DISEASES,
     conda:
         "../../envs/data.yaml"
     resources:
@@ -25,3 +27,27 @@ rule simulate_site:
         settings=lambda w: disease_config(w).get("simulation", {}),
     script:
         "../scripts/simulate_site.py"
+
+
+# Tabular diseases without data of their own (multiple myeloma, sickle cell disease): all
+# sites drawn from the disease's generator with a known truth; each site's CSV written as
+# a researcher would bring it.
+rule simulate_tabular_site:
+    output:
+        "results/{disease}/exports/{site}/patients.csv",
+    log:
+        "results/logs/simulate_tabular_site/{disease}/{site}.log",
+    benchmark:
+        "results/benchmarks/simulate_tabular_site/{disease}/{site}.tsv"
+    wildcard_constraints:
+        disease=TABULAR_DISEASES,
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        sites=lambda w: sites_of(w.disease, source="simulated"),
+        generator=lambda w: disease_config(w)["generator"],
+    script:
+        "../scripts/simulate_tabular_site.py"

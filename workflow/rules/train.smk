@@ -23,7 +23,7 @@ rule site_training_release:
         runtime=5,
     params:
         disease=lambda w: disease_config(w),
-        training=config["training"],
+        training=lambda w: training_of(w.disease),
         seed=config["split"]["seed"],
     script:
         "../scripts/site_training_release.py"
@@ -46,12 +46,12 @@ rule train_fold:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=1 if config["training"]["device"] == "gpu" else 0,
+        gpu=lambda w: 1 if training_of(w.disease)["device"] == "gpu" else 0,
     params:
         disease=lambda w: disease_config(w),
-        training=config["training"],
+        training=lambda w: training_of(w.disease),
         train_sites=lambda w: fold_train_sites(w.disease, w.fold),
-        modes=release_modes(),
+        modes=lambda w: release_modes(w.disease),
         checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
     script:
         "../scripts/train_fold.py"

@@ -7,7 +7,9 @@ with logged(snakemake.log[0]):
     figure_job(
         snakemake.params.kind,
         snakemake.input[0],
+        snakemake.wildcards.disease,
         snakemake.params.endpoint,
+        snakemake.params.binary,
         snakemake.params.training,
         snakemake.params.evaluation,
         snakemake.params.figures,
