@@ -28,6 +28,9 @@ IMPORTS = {
     "train_fold": "import fedheme.pipeline, fedheme.training, torch, opacus",
     "evaluate_site": "import fedheme.pipeline, fedheme.evaluation, fedheme.metrics, torch, sksurv.metrics",
     "site_heterogeneity_figure": "import fedheme.pipeline, fedheme.plots",
+    "metrics_table": "import fedheme.pipeline, fedheme.evaluation, fedheme.summary",
+    **{rule: "import fedheme.pipeline, fedheme.figures" for rule in
+       ("forest_figure", "privacy_utility_figure", "km_figure", "calibration_figure", "convergence_figure")},
     "default": "import fedheme.pipeline, fedheme.ingest, fedheme.fedstats, fedheme.scores, pandas, pyarrow",
 }
 TARGET_SECONDS = 600

@@ -73,5 +73,5 @@ def test_feature_no_site_releases_is_dropped(small_sites):
 
 
 def test_unknown_feature_is_rejected():
-    with pytest.raises(ValueError, match="neither a harmonised variable"):
+    with pytest.raises(ValueError, match="is not a harmonised variable"):
         FeatureSpec(numeric=("haemoglobin",), binary=())

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from fedheme.bundle import bundle_model
 from fedheme.design import DesignSettings, design_matrix
 from fedheme.lifetable import LIFE_TABLE_COLUMNS, life_table, risk_groups
 from fedheme.metrics import (
@@ -36,7 +37,6 @@ from fedheme.metrics import (
     percentile_interval,
 )
 from fedheme.seeding import derived_seed
-from fedheme.training import bundle_model
 
 RUN_KEYS = ["design", "strategy", "epsilon", "seed"]
 CALIBRATION_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site", "group", "n", "predicted_risk", "observed_risk", "observed_low", "observed_high"]
@@ -102,7 +102,7 @@ def evaluate_site(
     """Evaluate every run of a fold's bundle, and each clinical score, at one test site.
 
     Args:
-        bundle: the fold's model bundle (:func:`fedheme.training.save_bundle`).
+        bundle: the fold's model bundle (:mod:`fedheme.bundle`).
         patients: the site's harmonised patients (all rows; the fold picks the subset).
         scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
         risk_thresholds: predicted-risk cut points (at the calibration horizon) of the

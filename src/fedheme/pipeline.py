@@ -160,7 +160,8 @@ def train_config(training: dict):
 def train_fold_job(disease: dict, training: dict, endpoint: str, fold: str, patients_paths: dict, release_paths: dict,
                    checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
     """Every run of the grid for one fold (see fedheme.training); reads training patients only."""
-    from fedheme.training import FoldInputs, resolve_device, save_bundle, train_fold, write_fold_outputs
+    from fedheme.bundle import save_bundle
+    from fedheme.training import FoldInputs, resolve_device, train_fold, write_fold_outputs
 
     patients = {site: pd.read_parquet(path) for site, path in patients_paths.items()}
     if fold == "within":
@@ -181,9 +182,9 @@ def evaluate_site_job(bundle_path, patients_path, scores_path, disease_name: str
                       figures: dict, min_cell_count: int, site_id: str, out_metrics, out_replicates, out_calibration, out_km,
                       out_predictions) -> None:  # fmt: skip
     """Evaluate a fold's models and the clinical scores at one test site, inside the site."""
+    from fedheme.bundle import load_bundle
     from fedheme.evaluation import evaluate_site
     from fedheme.metrics import EvaluationSettings
-    from fedheme.training import load_bundle
 
     result = evaluate_site(
         load_bundle(bundle_path), pd.read_parquet(patients_path), pd.read_parquet(scores_path), disease["baselines"],

@@ -26,7 +26,7 @@ import torch
 
 from fedheme.design import DesignMatrix, DesignSettings, combine_releases, design_matrix
 from fedheme.federated import Client, TrainConfig, run_federated
-from fedheme.io import atomic_path, write_tsv
+from fedheme.io import write_tsv
 from fedheme.models import build_model
 from fedheme.privacy import LEDGER_COLUMNS, Mechanism, ledger_rows
 
@@ -91,7 +91,7 @@ def train_fold(
             DP) on these features only (a clinical model of established markers).
 
     Returns:
-        (bundle, ledger, rounds): the model bundle (see :func:`save_bundle`), the privacy
+        (bundle, ledger, rounds): the model bundle (see :mod:`fedheme.bundle`), the privacy
         ledger rows, and the training loss of every round.
     """
     torch.set_num_threads(1)
@@ -154,30 +154,6 @@ def train_fold(
         "stats": {mode: stats for mode, (stats, _) in prepared.items()}, "runs": runs,
     }  # fmt: skip
     return bundle, pd.DataFrame(ledger, columns=LEDGER_COLUMNS), pd.DataFrame(rounds)
-
-
-def save_bundle(path: str | Path, bundle: dict) -> None:
-    """Write a model bundle atomically.
-
-    A bundle is what crosses from the training job to the test sites: per run its
-    strategy, epsilon, seed, release mode, the sites it was trained on and its final
-    weights; and per release mode the pooled statistics (released aggregates) that
-    standardise a test site's features. It holds no patient-level data.
-    """
-    with atomic_path(path) as tmp:
-        torch.save(bundle, tmp)
-
-
-def load_bundle(path: str | Path) -> dict:
-    return torch.load(path, weights_only=True)
-
-
-def bundle_model(bundle: dict, run: dict):
-    """The trained model of one run of a bundle, in evaluation mode on the CPU."""
-    width = bundle["n_features"] if run.get("columns") is None else len(run["columns"])
-    model = build_model(bundle["model"], width, bundle["n_bins"], 0)
-    model.load_state_dict(run["weights"])
-    return model.eval()
 
 
 def write_fold_outputs(ledger: pd.DataFrame, rounds: pd.DataFrame, out_ledger, out_rounds) -> None:
