@@ -27,7 +27,6 @@ import torch
 from fedheme.design import DesignMatrix, DesignSettings, combine_releases, design_matrix
 from fedheme.federated import Client, TrainConfig, run_federated
 from fedheme.io import write_tsv
-from fedheme.models import build_model
 from fedheme.privacy import LEDGER_COLUMNS, Mechanism, ledger_rows
 
 BASELINES = ("pooled", "local")
