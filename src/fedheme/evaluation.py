@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
-from fedheme.bundle import bundle_model
 from fedheme.design import DesignSettings, design_matrix
 from fedheme.lifetable import LIFE_TABLE_COLUMNS, life_table, risk_groups
 from fedheme.metrics import (
@@ -38,7 +36,6 @@ from fedheme.metrics import (
 )
 from fedheme.seeding import derived_seed
 
-RUN_KEYS = ["design", "strategy", "epsilon", "seed"]
 CALIBRATION_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site", "group", "n", "predicted_risk", "observed_risk", "observed_low", "observed_high"]
 METRIC_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
                   "metric", "value", "ci_low", "ci_high", "n", "events", "note"]  # fmt: skip
@@ -64,6 +61,8 @@ def evaluated_patients(patients: pd.DataFrame, fold: str) -> pd.DataFrame:
 def survival_function(model, x: np.ndarray, bin_edges: list[float], horizon: float):
     """``times -> (n, len(times))`` event-free probabilities, linear between bin ends
     (S(0) = 1), held constant after the horizon."""
+    import torch
+
     with torch.no_grad():
         at_ends = model.survival(torch.from_numpy(x)).numpy().astype(float)
     knots = np.concatenate([[0.0], bin_edges, [horizon]])
@@ -109,6 +108,10 @@ def evaluate_site(
             risk groups of the released life tables (Kaplan-Meier figure).
         km_step: interval of the life tables (years).
     """
+    import torch  # here, not at import: the metrics table job pools tables without it
+
+    from fedheme.bundle import bundle_model
+
     fold, endpoint = bundle["fold"], bundle["endpoint"]
     design = design_of(fold)
     binary = design_settings.is_binary(endpoint)

@@ -155,26 +155,30 @@ def _calibration_groups(risk_at_horizon: np.ndarray, settings: EvaluationSetting
     return np.searchsorted(cuts, risk_at_horizon, side="right")
 
 
-def calibration(time: np.ndarray, event: np.ndarray, risk_at_horizon: np.ndarray, settings: EvaluationSettings, W: np.ndarray):
-    """Calibration at the horizon per replicate of ``W`` (B, n).
+def calibration_in_the_large(time: np.ndarray, event: np.ndarray, risk_at_horizon: np.ndarray, horizon: float, W: np.ndarray) -> np.ndarray:
+    """Mean predicted risk minus Kaplan-Meier observed risk at the horizon, per replicate
+    of ``W`` (B, n); shape (B,). 0 is calibrated, > 0 over-predicts."""
+    return (W * risk_at_horizon).sum(axis=1) / W.sum(axis=1) - (1.0 - bootstrap.kaplan_meier_at(W, time, event, horizon))
 
-    Returns:
-        (in_the_large, groups): mean predicted risk minus Kaplan-Meier observed risk over
-        all patients, shape (B,) (0 is calibrated, > 0 over-predicts); and per risk group
-        (group, n (B,), mean predicted risk (B,), Kaplan-Meier observed risk (B,)).
+
+def calibration_groups(
+    predicted: np.ndarray, observed: Callable[[np.ndarray, np.ndarray], np.ndarray], W: np.ndarray, settings: EvaluationSettings
+) -> list[CalibrationGroup]:
+    """Risk groups by quantiles of ``predicted`` (n,), each with its mean predicted risk and
+    its observed risk with the bootstrap interval.
+
+    Args:
+        observed: ``(weights (B, n_g), members (n,) bool) -> (B,)`` the observed risk of a
+            group per replicate (Kaplan-Meier at the horizon, or the event proportion).
     """
-    n = W.sum(axis=1)
-    in_the_large = (W * risk_at_horizon).sum(axis=1) / n - (1.0 - bootstrap.kaplan_meier_at(W, time, event, settings.calibration_time))
-    group = _calibration_groups(risk_at_horizon, settings)
-    rows = []
+    group = _calibration_groups(predicted, settings)
+    out = []
     for g in np.unique(group):
         members = group == g
-        Wg = W[:, members]
-        n_g = Wg.sum(axis=1)
-        predicted = np.divide((Wg * risk_at_horizon[members]).sum(axis=1), n_g, out=np.full(len(n_g), np.nan), where=n_g > 0)
-        observed = 1.0 - bootstrap.kaplan_meier_at(Wg, time[members], event[members], settings.calibration_time)
-        rows.append((int(g), n_g, predicted, observed))
-    return in_the_large, rows
+        point = float(observed(np.ones((1, int(members.sum()))), members)[0])
+        low, high = percentile_interval(observed(W[:, members], members), settings.confidence)
+        out.append(CalibrationGroup(int(g), int(members.sum()), float(predicted[members].mean()), point, low, high))
+    return out
 
 
 def evaluate_risk(
@@ -229,13 +233,15 @@ def evaluate_risk(
     if settings.calibration_time >= time.max():
         values.append(MetricValue(name, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), "horizon beyond follow-up"))
         return values, groups
-    point, rows = calibration(time, event, horizon_risk, settings, np.ones((1, n)))
-    replicates, replicate_rows = calibration(time, event, horizon_risk, settings, W)
-    values.append(_metric(name, float(point[0]), "", replicates, n, patients, settings))
-    for (g, n_g, p, o), (_, _, _, o_b) in zip(rows, replicate_rows):
-        low, high = percentile_interval(o_b, settings.confidence)
-        groups.append(CalibrationGroup(g, int(n_g[0]), float(p[0]), float(o[0]), low, high))
-    return values, groups
+    horizon = settings.calibration_time
+    point = calibration_in_the_large(time, event, horizon_risk, horizon, np.ones((1, n)))[0]
+    replicates = calibration_in_the_large(time, event, horizon_risk, horizon, W)
+    values.append(_metric(name, float(point), "", replicates, n, patients, settings))
+
+    def observed(weights, members):
+        return 1.0 - bootstrap.kaplan_meier_at(weights, time[members], event[members], horizon)
+
+    return values, calibration_groups(horizon_risk, observed, W, settings)
 
 
 def mean_over_models(per_model: list[list[MetricValue]], settings: EvaluationSettings) -> list[MetricValue]:
@@ -309,12 +315,9 @@ def evaluate_binary(
     values.append(_metric("brier", float(brier_score_loss(event, p)), "", brier, n, patients, settings))
     large = (W * (p - y)).sum(axis=1) / total
     values.append(_metric("calibration_in_the_large", float(np.mean(p - y)), "", large, n, patients, settings))
-    group = _calibration_groups(p, settings)
-    for g in np.unique(group):
-        members = group == g
-        Wg = W[:, members]
-        n_g = Wg.sum(axis=1)
-        observed = np.divide((Wg * y[members]).sum(axis=1), n_g, out=np.full(B, np.nan), where=n_g > 0)
-        low, high = percentile_interval(observed, settings.confidence)
-        groups.append(CalibrationGroup(int(g), int(members.sum()), float(p[members].mean()), float(y[members].mean()), low, high))
-    return values, groups
+
+    def observed(weights, members):
+        total = weights.sum(axis=1)
+        return np.divide((weights * y[members]).sum(axis=1), total, out=np.full(len(total), np.nan), where=total > 0)
+
+    return values, calibration_groups(p, observed, W, settings)

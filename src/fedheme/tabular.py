@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from fedheme.ingest import SPLITS, within_site_split
 from fedheme.validation import IssueCollector
 
 BINARY_TRUE = {"1", "1.0", "yes", "true", "y"}
 BINARY_FALSE = {"0", "0.0", "no", "false", "n"}
 MISSING = {"", "na", "nan", "null", "none", "."}
-SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,6 @@ def tabular_qc_markdown(summary: dict) -> str:
 
 def assign_split(patients: pd.DataFrame, spec: TabularSpec, primary: str, test_fraction: float, seed: int) -> pd.DataFrame:
     """Keep a provided ``split`` column, or draw one stratified by the primary endpoint's event."""
-    from fedheme.ingest import within_site_split
-
     if "split" in patients.columns:
         return patients
     out = patients.copy()
