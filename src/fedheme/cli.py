@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fedheme.dialects import DialectError, builtin_dialects, load_dialect
+from fedheme.data.iwgpm.dialects import DialectError, builtin_dialects, load_dialect
 
 
 def _validate_site(args: argparse.Namespace) -> int:
     from fedheme.io import write_parquet
-    from fedheme.validation import ExportValidationError, read_site_export
+    from fedheme.data.issues import ExportValidationError
+    from fedheme.data.iwgpm.validation import read_site_export
 
     try:
         dialect = load_dialect(args.dialect)
@@ -41,8 +42,8 @@ def _validate_site(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from fedheme.score_input import score_file
-    from fedheme.validation import ExportValidationError
+    from fedheme.scores.inputs import score_file
+    from fedheme.data.issues import ExportValidationError
 
     try:
         table = score_file(args.score, args.input, args.output, max_errors=args.max_errors)
@@ -63,7 +64,7 @@ def _dialects(args: argparse.Namespace) -> int:
 
 def _data_dictionary(args: argparse.Namespace) -> int:
     from fedheme.io import write_tsv
-    from fedheme.schema import data_dictionary
+    from fedheme.standard.mds import data_dictionary
 
     table = data_dictionary()
     if args.output:

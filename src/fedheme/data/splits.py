@@ -1,0 +1,48 @@
+"""The within-site train/test split, drawn inside each site and stratified by event, and
+the selection of a subset (``all``, ``train``, ``test``) of a site's patients."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pandas as pd
+
+SPLITS = ("train", "test")
+
+
+def site_seed(seed: int, site_id: str) -> int:
+    """A per-site seed that does not depend on Python's hash randomisation."""
+    return (seed * 1_000_003 + zlib.crc32(site_id.encode())) % (2**32)
+
+
+def within_site_split(event: pd.Series, test_fraction: float, seed: int) -> pd.Series:
+    """Assign each patient to 'train' or 'test', stratified by event (missing = own stratum).
+
+    Args:
+        event: 0/1 (or missing) outcome per patient.
+        test_fraction: share of each stratum sent to test (rounded to the nearest patient).
+        seed: random seed.
+
+    Returns:
+        A Series of 'train'/'test' with ``event``'s index.
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    rng = np.random.default_rng(seed)
+    split = pd.Series("train", index=event.index, dtype=object)
+    strata = event.fillna(-1)
+    for value in sorted(strata.unique()):
+        members = strata.index[strata == value].to_numpy()
+        n_test = int(round(test_fraction * len(members)))
+        split.loc[rng.permutation(members)[:n_test]] = "test"
+    return split
+
+
+def subset_rows(patients: pd.DataFrame, subset: str) -> pd.DataFrame:
+    """The rows of ``subset``: every patient (``all``) or one split (``train``, ``test``)."""
+    if subset == "all":
+        return patients
+    if subset in SPLITS:
+        return patients[patients["split"] == subset]
+    raise ValueError(f"unknown subset {subset!r}; choose 'all' or one of {SPLITS}")

@@ -1,0 +1,73 @@
+"""Pooling over test sites, from what they release (metrics and bootstrap replicates),
+never from predictions or patient rows: one ``pooled`` row per run and metric, and the
+tidy metrics table of the study."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from fedheme.evaluation.metrics import percentile_interval
+from fedheme.evaluation.tables import DIGITS, METRIC_COLUMNS, POOL_KEYS
+
+
+def pool_sites(metrics: pd.DataFrame, replicates: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """One 'pooled' row per (run, metric) over the test sites where it is defined.
+
+    The estimate is the weighted mean of the site estimates (Harrell's C: weights are
+    comparable pairs, which gives Harrell's C over all within-site pairs; the others:
+    patients), and its interval the percentile interval of the same pooling applied to
+    each bootstrap replicate. Sites reporting NA are left out and named in the note.
+    """
+    metrics = metrics.copy()
+    replicates = replicates.copy()
+    for frame in (metrics, replicates):
+        for k in ("epsilon", "seed"):
+            frame[k] = frame[k].astype("string").fillna("NA")
+    reps = {key: group for key, group in replicates.groupby(POOL_KEYS + ["test_site"], sort=False)}
+    rows = []
+    for key, group in metrics.groupby(POOL_KEYS, sort=True):
+        used = group[np.isfinite(group["value"]) & (group["weight"] > 0)]
+        left_out = sorted(set(group["test_site"]) - set(used["test_site"]))
+        # the reason is a note's last clause (scores first say how many patients they cover)
+        reasons = sorted({str(n).split("; ")[-1] for n in group.loc[~group.index.isin(used.index), "note"].dropna()})
+        note = f"pooled over {len(used)} sites" + (f"; NA at {', '.join(left_out)}" if left_out else "")
+        if used.empty and len(reasons) == 1:
+            note = f"NA at every site: {reasons[0]}"
+        row = dict(zip(POOL_KEYS, key)) | {"test_site": "pooled", "n": int(used["n"].sum()), "events": int(used["events"].sum()), "note": note}
+        if used.empty:
+            rows.append(row | {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan})
+            continue
+        value = float(np.average(used["value"], weights=used["weight"]))
+        site_keys = [tuple(key) + (site,) for site in used["test_site"]]
+        values = np.stack([reps[k]["value"].to_numpy() for k in site_keys])
+        weights = np.stack([reps[k]["weight"].to_numpy() for k in site_keys])
+        # a replicate undefined at one site (e.g. its draw lacks follow-up past a time)
+        # pools the sites where it is defined
+        defined = np.isfinite(values)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = np.where(defined, values * weights, 0.0).sum(axis=0) / np.where(defined, weights, 0.0).sum(axis=0)
+        low, high = percentile_interval(pooled, confidence)
+        rows.append(row | {"value": value, "ci_low": low, "ci_high": high})
+    out = pd.DataFrame(rows)
+    for k in ("epsilon", "seed"):
+        out[k] = out[k].replace("NA", None)
+    return out
+
+
+def metrics_table(site_metrics: list[pd.DataFrame], site_replicates: list[pd.DataFrame], confidence: float) -> pd.DataFrame:
+    """The tidy metrics table: every site's rows and the pooled rows, sorted, rounded."""
+    metrics = pd.concat(site_metrics, ignore_index=True)
+    pooled = pool_sites(metrics, pd.concat(site_replicates, ignore_index=True), confidence)
+    table = pd.concat([metrics.drop(columns="weight"), pooled], ignore_index=True)[METRIC_COLUMNS]
+    table["note"] = table["note"].fillna("")
+    for column in ("value", "ci_low", "ci_high"):
+        table[column] = table[column].astype(float).round(DIGITS)
+    table["seed"] = table["seed"].astype("string")
+    table["epsilon"] = table["epsilon"].astype("string")
+    order = {"harrell_c": 0, "uno_c": 1, "ibs": 8}
+    table["_metric_order"] = table["metric"].map(lambda m: order.get(m, 5))
+    table = table.sort_values(["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site", "_metric_order", "metric"], na_position="first")
+    return table.drop(columns="_metric_order").reset_index(drop=True)

@@ -1,0 +1,185 @@
+"""Evaluation inside a test site: every model of a fold's bundle and every clinical score,
+on the site's own patients, in that site's job (pooling over sites is
+:mod:`fedheme.evaluation.pooling`).
+
+Designs:
+  * ``loso``: a fold ``loso-<site>`` trains on every other site; ``<site>`` evaluates on
+    all its patients;
+  * ``within``: the fold ``within`` trains on every site's training split (made inside
+    each site, stratified by event); each site evaluates on its own test split.
+
+A test site keeps its predictions in its private folder and releases only metrics:
+estimates, 95% percentile-bootstrap intervals (patients resampled within the site) and
+the bootstrap replicates of each metric, from which pooled-over-site intervals follow
+(a stratified bootstrap). Local-only models are one per training site: with ``loso``
+the test site averages their metrics (replicate by replicate); with ``within`` it uses
+its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fedheme.data.splits import subset_rows
+from fedheme.evaluation.lifetable import LIFE_TABLE_COLUMNS, life_table, risk_groups
+from fedheme.evaluation.metrics import (
+    EvaluationSettings,
+    MetricValue,
+    SiteOutcome,
+    evaluate_binary,
+    evaluate_risk,
+    mean_over_models,
+)
+from fedheme.evaluation.tables import CALIBRATION_COLUMNS, DIGITS, METRIC_COLUMNS
+from fedheme.federated.config import DesignSettings
+from fedheme.federated.design import design_matrix
+from fedheme.folds import Fold
+from fedheme.models.bundle import bundle_model
+from fedheme.seeding import derived_seed
+
+
+def score_column(name: str, scores: pd.DataFrame) -> str:
+    """The column holding a clinical score's value: ``<name>_score`` or ``<name>_stage``."""
+    for column in (f"{name}_score", f"{name}_stage"):
+        if column in scores.columns:
+            return column
+    raise KeyError(f"clinical score {name!r} has no {name}_score or {name}_stage column among {sorted(scores.columns)}")
+
+
+def survival_function(model, x: np.ndarray, bin_edges: list[float], horizon: float):
+    """``times -> (n, len(times))`` event-free probabilities, linear between bin ends
+    (S(0) = 1), held constant after the horizon."""
+    with torch.no_grad():
+        at_ends = model.survival(torch.from_numpy(x)).numpy().astype(float)
+    knots = np.concatenate([[0.0], bin_edges, [horizon]])
+    values = np.hstack([np.ones((len(x), 1)), at_ends])
+
+    def evaluate(times: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(times, knots, row) for row in values])
+
+    return evaluate
+
+
+@dataclass
+class SiteEvaluation:
+    """What one test site writes: metrics, replicates and calibration groups (shared)
+    and its predictions (private)."""
+
+    metrics: pd.DataFrame
+    replicates: pd.DataFrame
+    calibration: pd.DataFrame
+    life_tables: pd.DataFrame
+    predictions: pd.DataFrame
+
+
+def evaluate_site(
+    *,
+    bundle: dict,
+    patients: pd.DataFrame,
+    scores: pd.DataFrame,
+    baselines: list[str],
+    design_settings: DesignSettings,
+    settings: EvaluationSettings,
+    disease: str,
+    site_id: str,
+    risk_thresholds: tuple[float, ...] = (0.2, 0.5),
+    km_step: float = 0.5,
+) -> SiteEvaluation:
+    """Evaluate every run of a fold's bundle, and each clinical score, at one test site.
+
+    Args:
+        bundle: the fold's model bundle (:mod:`fedheme.models.bundle`).
+        patients: the site's harmonised patients (all rows; the fold picks the subset).
+        scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
+        risk_thresholds: predicted-risk cut points (at the calibration horizon) of the
+            risk groups of the released life tables (Kaplan-Meier figure).
+        km_step: interval of the life tables (years).
+    """
+    fold, endpoint = bundle["fold"], bundle["endpoint"]
+    design = Fold.parse(fold).design
+    binary = design_settings.is_binary(endpoint)
+    rows = subset_rows(patients, Fold.parse(fold).test_subset)
+    any_stats = next(iter(bundle["stats"].values()))
+    reference = design_matrix(rows, design_settings, any_stats, endpoint)
+    outcome = SiteOutcome(reference.time, reference.status.astype(bool))
+    outcome.draw(settings, np.random.default_rng(derived_seed(settings.seed, site_id, fold, endpoint, "bootstrap")))
+    base = {"disease": disease, "endpoint": endpoint, "design": design, "test_site": site_id,
+            "n": len(outcome.time), "events": outcome.n_events}  # fmt: skip
+    results: list[tuple[dict, list[MetricValue]]] = []
+    calibration, predictions, life_tables = [], [], []
+    matrices = {mode: design_matrix(rows, design_settings, stats, endpoint) for mode, stats in bundle["stats"].items()}
+    grouped: dict[tuple, list] = {}
+    for run in bundle["runs"]:
+        if run["strategy"] == "local" and design == "within" and run["trained_on"] != site_id:
+            continue  # within a site, local-only means the site's own model
+        grouped.setdefault((run["strategy"], run["epsilon"], run["seed"]), []).append(run)
+    for (strategy, epsilon, seed), runs in grouped.items():
+        per_model = []
+        for run in runs:
+            stats, x = bundle["stats"][run["mode"]], matrices[run["mode"]].x
+            if run.get("columns") is not None:
+                x = np.ascontiguousarray(x[:, run["columns"]])
+            model = bundle_model(bundle, run)
+            with torch.no_grad():
+                risk = model.risk(torch.from_numpy(x)).numpy().astype(float)
+                at_ends = model.survival(torch.from_numpy(x)).numpy().astype(float)
+            keys = {"design": design, "strategy": strategy, "epsilon": epsilon, "seed": str(seed), "trained_on": run["trained_on"]}
+            if binary:  # one bin: the event probability is 1 - S
+                horizon_risk = 1.0 - at_ends[:, 0]
+                values, groups = evaluate_binary(outcome, horizon_risk, horizon_risk, settings)
+            else:
+                survival = survival_function(model, x, stats["bin_edges"][endpoint], stats["horizon"])
+                values, groups = evaluate_risk(outcome, risk, survival, settings)
+                horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[:, 0]
+            per_model.append(values)
+            calibration += [{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id, **g.__dict__} for g in groups]
+            predictions.append(pd.DataFrame({**keys, "patient_id": reference.patient_id, "risk": risk, "predicted_risk_horizon": horizon_risk}))
+            if strategy != "local" and not binary:  # one model per run: its risk groups have one meaning
+                table = life_table(outcome.time, outcome.event, risk_groups(horizon_risk, list(risk_thresholds)), km_step,
+                                   stats["horizon"], settings.min_cell_count)  # fmt: skip
+                life_tables.append(table.assign(**{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id}))
+        values = per_model[0] if len(per_model) == 1 else mean_over_models(per_model, settings)
+        results.append(({"strategy": strategy, "epsilon": epsilon, "seed": str(seed)}, values))
+    by_patient = scores.set_index("patient_id").reindex(reference.patient_id)
+    references = [(name, score_column(name, by_patient), None) for name in baselines]
+    if f"oracle_risk_{endpoint}" in by_patient.columns:  # simulated data: the true model, the ceiling
+        probability = f"oracle_prob_{endpoint}"
+        references.append(("oracle", f"oracle_risk_{endpoint}", probability if binary and probability in by_patient.columns else None))
+    for name, column, probability_column in references:
+        risk = by_patient[column].to_numpy(dtype=float)
+        known = np.isfinite(risk)
+        if binary:
+            probability = None if probability_column is None else by_patient[probability_column].to_numpy(dtype=float)
+            values, groups = evaluate_binary(outcome, np.nan_to_num(risk), probability, settings, subset=known)
+            calibration += [{"disease": disease, "endpoint": endpoint, "design": design, "strategy": name, "epsilon": None, "seed": None,
+                             "trained_on": "", "test_site": site_id, **g.__dict__} for g in groups]  # fmt: skip
+        else:
+            values, _ = evaluate_risk(outcome, np.nan_to_num(risk), None, settings, subset=known)
+        for v in values:
+            v.note = "; ".join(filter(None, [f"{int(known.sum())} of {len(risk)} patients have a score", v.note]))
+        results.append(({"strategy": name, "epsilon": None, "seed": None}, values))
+    calibration = pd.DataFrame(calibration, columns=CALIBRATION_COLUMNS).round(
+        {c: DIGITS for c in ("predicted_risk", "observed_risk", "observed_low", "observed_high")}
+    )
+    km = pd.concat(life_tables, ignore_index=True) if life_tables else pd.DataFrame(columns=LIFE_TABLE_COLUMNS)
+    km = km.reindex(columns=["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site"] + LIFE_TABLE_COLUMNS)
+    return SiteEvaluation(*_tables(results, base), calibration, km, pd.concat(predictions, ignore_index=True))
+
+
+def _tables(results, base: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    metric_rows, replicate_rows = [], []
+    for keys, values in results:
+        for v in values:
+            metric_rows.append({**base, **keys, "metric": v.metric, "value": v.value, "ci_low": v.ci_low,
+                                "ci_high": v.ci_high, "note": v.note, "weight": v.weight})  # fmt: skip
+            replicate_rows.append(pd.DataFrame({**{k: base[k] for k in ("disease", "endpoint", "design", "test_site")}, **keys, "metric": v.metric,
+                                                "replicate": np.arange(len(v.replicates)), "value": v.replicates,
+                                                "weight": v.replicate_weights}))  # fmt: skip
+    metrics = pd.DataFrame(metric_rows)[METRIC_COLUMNS + ["weight"]]
+    return metrics, pd.concat(replicate_rows, ignore_index=True)
+
+

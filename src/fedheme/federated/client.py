@@ -1,0 +1,153 @@
+"""A site's client in federated training, with record-level differential privacy.
+
+A :class:`Client` holds one site's design matrix and nothing else; each round it receives
+the global weights, runs local epochs of DP-SGD (Opacus: per-patient clipping, Gaussian
+noise, Poisson sampling) and returns its new weights. Its single accountant, created for
+the whole run and seeded with the site's preprocessing releases, counts every step of
+every round. The server (:mod:`fedheme.federated.server`) sees only the weights.
+
+Randomness (sampling, noise) comes from generators seeded by (seed, round, site).
+"""
+
+from __future__ import annotations
+
+import torch
+from opacus import GradSampleModule
+from opacus.accountants import RDPAccountant
+from opacus.optimizers import DPOptimizer
+from opacus.utils.uniform_sampler import UniformWithReplacementSampler
+from torch.utils.data import TensorDataset
+
+from fedheme.federated.config import TrainConfig
+from fedheme.federated.design import DesignMatrix
+from fedheme.models.lightning import build_model
+from fedheme.models.losses import logistic_hazard_loss
+from fedheme.privacy.accounting import Mechanism, calibrate_noise, default_delta, epsilon_of
+from fedheme.seeding import derived_seed
+
+
+def generator(*parts) -> torch.Generator:
+    return torch.Generator().manual_seed(derived_seed(*parts))
+
+
+class Client:
+    """One site: its data, its accountant and its local DP-SGD.
+
+    Args:
+        site_id: the site.
+        data: its design matrix (training patients only).
+        config: the run's hyperparameters.
+        n_bins: number of time bins.
+        releases: the site's preprocessing releases, accounted before any step.
+        device: where the local model and data live (a GPU when present and asked for).
+    """
+
+    def __init__(
+        self,
+        site_id: str,
+        data: DesignMatrix,
+        config: TrainConfig,
+        n_bins: int,
+        releases: list[Mechanism],
+        device: torch.device = torch.device("cpu"),
+    ):
+        self.site_id = site_id
+        self.device = device
+        self.config = config
+        self.n_bins = n_bins
+        self.n = len(data.event)
+        self.dataset = TensorDataset(
+            *(torch.from_numpy(a).to(device) for a in (data.x, data.bin_index, data.event))
+        )
+        self.sample_rate = min(1.0, config.batch_size / self.n)
+        # Opacus' Poisson sampler runs int(1 / q) steps per epoch
+        self.steps_per_round = config.local_epochs * int(1 / self.sample_rate)
+        self.delta = config.delta if config.delta is not None else default_delta(self.n)
+        self.releases = [m for m in releases if m.steps > 0]
+        self.accountant = RDPAccountant()
+        self.accountant.history = [(m.noise_multiplier, m.sample_rate, m.steps) for m in self.releases]
+        self.noise_multiplier = 0.0
+        if config.private:
+            planned = config.rounds * self.steps_per_round
+            self.noise_multiplier = calibrate_noise(config.epsilon, self.delta, self.sample_rate, planned, self.releases)
+
+    def history(self) -> list[Mechanism]:
+        """Every mechanism this site has run so far (releases, then DP-SGD steps)."""
+        names = [m.name for m in self.releases]
+        out = []
+        for i, (sigma, q, steps) in enumerate(self.accountant.history):
+            out.append(Mechanism(names[i] if i < len(names) else "dp-sgd", sigma, q, steps))
+        return out
+
+    def update_fingerprint(self, digest) -> None:
+        """Feed the site's id, data and releases into ``digest`` (a hashlib object), so a
+        checkpoint is resumed only by the same run on the same data."""
+        digest.update(self.site_id.encode())
+        for tensor in self.dataset.tensors:
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(repr(self.releases).encode())
+
+    def epsilon(self) -> float:
+        if not self.config.private:
+            return float("inf")
+        return epsilon_of(self.history(), self.delta)
+
+    def _build(self) -> None:
+        """The local model, its Opacus wrapper and optimizer: built once, reused every round."""
+        cfg = self.config
+        self.model = build_model(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed).to(self.device)
+        # the loss is a sum over patients; dividing the learning rate by the expected batch
+        # size makes each step move by the (noisy, clipped) mean patient gradient
+        step_size = cfg.lr / cfg.batch_size
+        if cfg.private:
+            self.module = GradSampleModule(self.model, loss_reduction="sum")
+            self.optimizer = DPOptimizer(
+                torch.optim.SGD(self.module.parameters(), lr=step_size),
+                noise_multiplier=self.noise_multiplier,
+                max_grad_norm=cfg.clip_norm,
+                expected_batch_size=cfg.batch_size,
+                loss_reduction="sum",
+            )
+            self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
+        else:
+            self.module = self.model
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=step_size)
+
+    def train(self, global_state: dict, round_index: int) -> tuple[dict, float]:
+        """Local epochs from the global weights; returns (new weights, mean loss per patient)."""
+        cfg = self.config
+        if not hasattr(self, "model"):
+            self._build()
+        model = self.model
+        model.load_state_dict({k: v.to(self.device) for k, v in global_state.items()})
+        anchor = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.optimizer.state.clear()
+        if cfg.private:
+            noise = torch.Generator(device=self.device).manual_seed(derived_seed(cfg.seed, round_index, self.site_id, "noise"))
+            self.optimizer.generator = noise
+        # Poisson sampling (Opacus' sampler): each patient joins each batch with probability q
+        sampler = UniformWithReplacementSampler(
+            num_samples=self.n, sample_rate=self.sample_rate, generator=generator(cfg.seed, round_index, self.site_id, "sample")
+        )
+        total_loss, seen = 0.0, 0
+        for _ in range(cfg.local_epochs):
+            for indices in sampler:
+                index = torch.as_tensor(indices, dtype=torch.long, device=self.device)
+                batch = tuple(t[index] for t in self.dataset.tensors)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss = _sum_loss(self.module, batch)
+                loss.backward()
+                self.optimizer.step()
+                if cfg.strategy == "fedprox":
+                    with torch.no_grad():
+                        for name, param in model.named_parameters():
+                            param -= cfg.lr * cfg.mu * (param - anchor[name])
+                total_loss += float(loss.detach())
+                seen += int(batch[0].shape[0])
+        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, total_loss / max(seen, 1)
+
+
+def _sum_loss(module: torch.nn.Module, batch) -> torch.Tensor:
+    """The batch's summed negative log-likelihood through ``module`` (plain or GradSampleModule)."""
+    x, bin_index, event = batch
+    return logistic_hazard_loss(module(x), bin_index, event).sum()

@@ -1,0 +1,139 @@
+"""Settings of federated training, from the ``training`` block of config and the disease's
+``features`` block: :class:`TrainConfig` (one run's hyperparameters) and
+:class:`DesignSettings` (features, bounds and time bins). Public configuration only: the
+site clients and the server both read it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from fedheme.standard.features import FeatureSpec
+from fedheme.standard.mds import SURVIVAL_ENDPOINTS
+
+STRATEGIES = ("fedavg", "fedprox", "fedadam")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one federated run (fixed in config before any test site is seen).
+
+    Attributes:
+        strategy: fedavg, fedprox or fedadam.
+        epsilon: per-site target epsilon over the whole run; inf trains without DP.
+        rounds, local_epochs: communication rounds; local passes over the data per round.
+        batch_size: expected (Poisson) batch size; sample rate q = batch_size / n_site.
+        lr: client learning rate (per average patient gradient).
+        clip_norm: per-patient gradient clipping bound C (DP only).
+        mu: FedProx proximal weight.
+        server_lr, beta1, beta2, tau: FedAdam server optimiser.
+        dropout: probability that a site skips a round.
+        delta: per-site delta; None gives 1 / (10 n_site).
+        model: 'linear' or 'mlp'.
+        seed: seed of everything random in the run.
+    """
+
+    strategy: str = "fedavg"
+    epsilon: float = math.inf
+    rounds: int = 30
+    local_epochs: int = 1
+    batch_size: int = 64
+    lr: float = 0.5
+    clip_norm: float = 2.0
+    mu: float = 0.1
+    server_lr: float = 0.05
+    beta1: float = 0.9
+    beta2: float = 0.99
+    tau: float = 1e-3
+    dropout: float = 0.0
+    delta: float | None = None
+    model: str = "linear"
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
+        if not self.epsilon > 0:
+            raise ValueError("epsilon must be > 0 (inf for no DP)")
+
+    @classmethod
+    def from_config(cls, training: dict, **run) -> "TrainConfig":
+        """The settings shared by every run of a training block; ``run`` sets strategy,
+        epsilon and seed of one run."""
+        adam = training["fedadam"]
+        return cls(
+            rounds=training["rounds"], local_epochs=training["local_epochs"], batch_size=training["batch_size"],
+            lr=training["lr"], clip_norm=training["clip_norm"], mu=training["fedprox_mu"],
+            server_lr=adam["server_lr"], beta1=adam["beta1"], beta2=adam["beta2"], tau=adam["tau"],
+            dropout=training["client_dropout"], delta=training["delta"], model=training["model"], **run,
+        )  # fmt: skip
+
+    @property
+    def private(self) -> bool:
+        return math.isfinite(self.epsilon)
+
+
+@dataclass(frozen=True)
+class DesignSettings:
+    """How features are bounded and time is binned (the ``training`` block of config).
+
+    Attributes:
+        spec: the model features.
+        bounds: numeric feature -> (low, high) in the feature's (transformed) scale: public
+            clinical limits, fixed before seeing data; values are clipped to them.
+        endpoints: endpoints released and trained.
+        horizon: follow-up horizon in years; later follow-up is censored there.
+        n_bins: number of time bins K of survival endpoints (a binary endpoint has one:
+            the logistic-hazard model is then logistic regression).
+        outcomes: endpoint -> (time column or None for a binary endpoint, event column);
+            the MDS endpoints by default.
+    """
+
+    spec: FeatureSpec
+    bounds: dict[str, tuple[float, float]]
+    endpoints: tuple[str, ...]
+    horizon: float
+    n_bins: int
+    outcomes: dict[str, tuple[str | None, str]] = field(default_factory=lambda: dict(SURVIVAL_ENDPOINTS))
+
+    def is_binary(self, endpoint: str) -> bool:
+        return self.outcomes[endpoint][0] is None
+
+    @property
+    def survival_endpoints(self) -> tuple[str, ...]:
+        return tuple(e for e in self.endpoints if not self.is_binary(e))
+
+    def bins(self, endpoint: str) -> int:
+        return 1 if self.is_binary(endpoint) else self.n_bins
+
+    @classmethod
+    def from_config(cls, disease: dict, training: dict) -> "DesignSettings":
+        """From a disease's config block and the (disease's) training block."""
+        features = disease["features"]
+        bounds = {k: tuple(v) for k, v in features.get("bounds", {}).items()}
+        if disease.get("kind", "iwgpm") == "tabular":
+            spec = FeatureSpec.from_config(features, tuple(disease["columns"]))
+            outcomes = {name: (e.get("time"), e["event"]) for name, e in disease["outcome"]["endpoints"].items()}
+            endpoints = tuple(outcomes)
+        else:
+            spec, outcomes, endpoints = FeatureSpec.from_config(features), dict(SURVIVAL_ENDPOINTS), tuple(disease["endpoints"])
+        return cls(spec, bounds, endpoints, float(training["horizon_years"]), int(training["n_bins"]), outcomes)
+
+    def __post_init__(self) -> None:
+        missing = [f for f in self.spec.numeric if f not in self.bounds]
+        if missing:
+            raise ValueError(f"training.feature_bounds has no bounds for numeric features {missing}")
+
+    @property
+    def numeric_sensitivity(self) -> float:
+        """L2 sensitivity of (n, and per numeric feature count, sum, sum of squares)."""
+        return math.sqrt(1 + 3 * len(self.spec.numeric))
+
+    @property
+    def binary_sensitivity(self) -> float:
+        """L2 sensitivity of (per binary feature count observed, count of ones)."""
+        return math.sqrt(2 * len(self.spec.binary))
+
+    @property
+    def histogram_sensitivity(self) -> float:
+        return math.sqrt(len(self.survival_endpoints))

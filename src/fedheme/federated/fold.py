@@ -1,0 +1,158 @@
+"""One training job: every run of the grid for one (disease, endpoint, fold).
+
+A fold is ``loso-<site>`` (train on every other site; the site is held out) or ``within``
+(train on every site's training split; each site's test split is held out). A run is
+(strategy, epsilon, seed): a federated strategy (FedAvg, FedProx, FedAdam) over the
+training sites, or a baseline trained the same way: ``pooled`` (all training patients as
+one site, no DP: the upper reference) and ``local`` (each training site alone).
+Hyperparameters come from config, fixed before any test site is seen.
+
+The job never reads held-out patients: it writes the final weights of every run, with
+the pooled statistics they were trained with, into a model bundle; each test site
+evaluates the bundle in its own job (:mod:`fedheme.evaluation.site`). In this simulation the
+clients of all sites run inside one job; each client object only ever holds its own
+site's design matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from fedheme.federated.client import Client
+from fedheme.federated.config import DesignSettings, TrainConfig
+from fedheme.federated.design import DesignMatrix, design_matrix
+from fedheme.federated.server import combine_releases, run_federated
+from fedheme.privacy.accounting import Mechanism
+from fedheme.privacy.ledger import LEDGER_COLUMNS, ledger_rows
+
+BASELINES = ("pooled", "local")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'cpu', 'gpu' (fails without one) or 'auto' (a GPU when present, else the CPU)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "gpu":
+        if not torch.cuda.is_available():
+            raise RuntimeError("training.device is 'gpu' but no CUDA device is visible")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def epsilon_label(epsilon: float) -> str:
+    return "inf" if math.isinf(epsilon) else f"{epsilon:g}"
+
+
+def pooled_design(parts: list[DesignMatrix]) -> DesignMatrix:
+    return DesignMatrix(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "bin_index", "event", "time", "status", "patient_id")))
+
+
+@dataclass(frozen=True)
+class FoldInputs:
+    """What a fold's job works from (never the held-out patients).
+
+    Attributes:
+        fold: ``loso-<site>`` or ``within``.
+        train_sites: site id -> harmonised patients used for training.
+        releases: released preprocessing aggregates per training site, by mode ('exact', 'dp').
+    """
+
+    fold: str
+    train_sites: dict[str, pd.DataFrame]
+    releases: dict[str, dict[str, dict]]
+
+
+def _release_mode(epsilon: float) -> str:
+    return "dp" if math.isfinite(epsilon) else "exact"
+
+
+def train_fold(
+    inputs: FoldInputs,
+    *,
+    settings: DesignSettings,
+    endpoint: str,
+    base: TrainConfig,
+    strategies: list[str],
+    epsilons: list[float],
+    seeds: list[int],
+    baselines: list[str],
+    checkpoint_dir: str | Path | None,
+    device: torch.device = torch.device("cpu"),
+    marker_features: list[str] | None = None,
+) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Train every run of one fold.
+
+    Args:
+        marker_features: when given, one more baseline, ``markers``: the pooled model (no
+            DP) on these features only (a clinical model of established markers).
+
+    Returns:
+        (bundle, ledger, rounds): the model bundle (see :mod:`fedheme.models.bundle`), the privacy
+        ledger rows, and the training loss of every round.
+    """
+    torch.set_num_threads(1)
+    n_bins = settings.bins(endpoint)
+    runs, ledger, rounds = [], [], []
+    jobs = [(s, e) for s in strategies for e in epsilons]
+    if "pooled" in baselines:
+        jobs.append(("pooled", math.inf))
+    if marker_features:
+        jobs.append(("markers", math.inf))
+    if "local" in baselines:
+        jobs += [("local", e) for e in epsilons]
+    prepared = {}  # pooled statistics and design matrices depend only on the release mode
+    for mode in {_release_mode(e) for _, e in jobs}:
+        stats = combine_releases(list(inputs.releases[mode].values()), settings)
+        prepared[mode] = (stats, {s: design_matrix(p, settings, stats, endpoint) for s, p in inputs.train_sites.items()})
+    n_features = len(settings.spec.numeric) + len(settings.spec.binary)
+    names = settings.spec.names
+    marker_columns = [names.index(f) for f in marker_features] if marker_features else None
+    for strategy, epsilon in jobs:
+        mode = _release_mode(epsilon)
+        releases = inputs.releases[mode]
+        stats, designs = prepared[mode]
+        for seed in seeds:
+            run = f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_{inputs.fold}"
+            config = replace(base, strategy="fedavg" if strategy in BASELINES + ("markers",) else strategy, epsilon=epsilon, seed=seed)
+            columns = marker_columns if strategy == "markers" else None
+            if strategy == "local":
+                groups = [(s, [s]) for s in designs]  # each site alone
+            else:
+                groups = [(strategy if strategy in ("pooled", "markers") else "federation", list(designs))]
+            for group_name, members in groups:
+                if strategy in ("pooled", "markers"):
+                    pooled = pooled_design([designs[s] for s in members])
+                    if columns is not None:
+                        pooled = replace(pooled, x=np.ascontiguousarray(pooled.x[:, columns]))
+                    clients = [Client("pooled", pooled, config, n_bins, [], device)]
+                    site_n = {"pooled": 1.0}
+                else:
+                    clients = [
+                        Client(s, designs[s], config, n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]], device)
+                        for s in members
+                    ]
+                    site_n = {s: stats["site_n"][s] for s in members}
+                checkpoint = None if checkpoint_dir is None else Path(checkpoint_dir) / f"{run}_{group_name}.pt"
+                width = n_features if columns is None else len(columns)
+                state = run_federated(clients, config, width, n_bins, site_n, checkpoint=checkpoint)
+                runs.append(
+                    {"strategy": strategy, "epsilon": epsilon_label(epsilon), "seed": seed, "mode": mode,
+                     "trained_on": group_name if strategy == "local" else "+".join(members),
+                     "max_site_epsilon": max(c.epsilon() for c in clients), "columns": columns,
+                     "weights": {k: v.detach().cpu().clone() for k, v in state.weights.items()}}
+                )  # fmt: skip
+                for c in clients:
+                    note = "no DP (epsilon = inf): exact releases, plain SGD" if not config.private else ""
+                    ledger += ledger_rows(f"{run}_{group_name}", c.site_id, c.history(), c.delta, note)
+                rounds += [{"run": f"{run}_{group_name}", "strategy": strategy, "epsilon": epsilon_label(epsilon), "seed": seed, **row} for row in state.log]
+    bundle = {
+        "fold": inputs.fold, "endpoint": endpoint, "model": base.model, "n_features": n_features, "n_bins": n_bins,
+        "stats": {mode: stats for mode, (stats, _) in prepared.items()}, "runs": runs,
+    }  # fmt: skip
+    return bundle, pd.DataFrame(ledger, columns=LEDGER_COLUMNS), pd.DataFrame(rounds)

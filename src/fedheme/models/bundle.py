@@ -1,0 +1,35 @@
+"""Model bundles: what crosses from a training job to the test sites.
+
+A bundle holds, per run, its strategy, epsilon, seed, release mode, the sites it was
+trained on, the feature columns it uses (None: all) and its final weights; and per
+release mode the pooled statistics (released aggregates) that standardise a test site's
+features. It holds no patient-level data. Loading needs PyTorch only (no Lightning, no
+Opacus), so evaluation jobs start fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from fedheme.io import atomic_path
+from fedheme.models.networks import LogisticHazardNet, build_network
+
+
+def save_bundle(path: str | Path, bundle: dict) -> None:
+    """Write a model bundle atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(bundle, tmp)
+
+
+def load_bundle(path: str | Path) -> dict:
+    return torch.load(path, weights_only=True)
+
+
+def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet:
+    """The trained network of one run of a bundle, in evaluation mode on the CPU."""
+    width = bundle["n_features"] if run.get("columns") is None else len(run["columns"])
+    model = build_network(bundle["model"], width, bundle["n_bins"])
+    model.load_state_dict(run["weights"])
+    return model.eval()

@@ -1,0 +1,19 @@
+"""Differential privacy bookkeeping: the Gaussian mechanism of releases, RDP accounting and
+noise calibration, the privacy ledger, and small-cell suppression of released counts."""
+
+from fedheme._exports import lazy_exports
+
+_EXPORTS = {
+    "Mechanism": "accounting",
+    "epsilon_of": "accounting",
+    "calibrate_noise": "accounting",
+    "default_delta": "accounting",
+    "gaussian_release": "mechanisms",
+    "LEDGER_COLUMNS": "ledger",
+    "ledger_rows": "ledger",
+    "recompute_epsilon": "ledger",
+    "is_small": "suppression",
+    "count_pair": "suppression",
+}
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
