@@ -2,12 +2,19 @@
 # and the input functions of all rules.
 
 import re
+import sys
+from pathlib import Path
 
 import pandas as pd
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+# fedheme's names shared with the rules (fold names, the figure list): light modules of
+# this checkout's package, which import nothing outside the standard library.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from fedheme.folds import FOLD_PATTERN, SITE_PATTERN, Fold, fold_names
+from fedheme.report.catalogue import FIGURES
 
 validate(config, "../schemas/config.schema.yaml")
 
@@ -85,10 +92,9 @@ def is_binary(disease, endpoint):
 
 wildcard_constraints:
     disease="[a-z][a-z0-9_]*",
-    site="[A-Za-z0-9][A-Za-z0-9_-]*",
+    site=SITE_PATTERN,
     subset="all|train",
-    fold="within|loso-[A-Za-z0-9][A-Za-z0-9_-]*",
-    scope="all|within|loso-[A-Za-z0-9][A-Za-z0-9_-]*",
+    fold=FOLD_PATTERN,
 
 
 def sites_of(disease, source=None):
@@ -136,27 +142,6 @@ def private(wildcards, name):
     return f"results/{wildcards.disease}/sites/{wildcards.site}/private/{name}"
 
 
-def scope_aggregates(wildcards):
-    """Released aggregates pooled for a scope: all sites, their train splits, or all but one."""
-    sites = sites_of(wildcards.disease)
-    scope = wildcards.scope
-    if scope == "all":
-        chosen, subset = sites, "all"
-    elif scope == "within":
-        chosen, subset = sites, "train"
-    else:
-        held_out = scope[len("loso-") :]
-        if held_out not in sites:
-            raise ValueError(
-                f"scope {scope}: {held_out!r} is not a site of {wildcards.disease}"
-            )
-        chosen, subset = [s for s in sites if s != held_out], "all"
-    return [
-        f"results/{wildcards.disease}/sites/{s}/shared/aggregates_{subset}.json"
-        for s in chosen
-    ]
-
-
 def disease_aggregates(wildcards):
     return [
         f"results/{wildcards.disease}/sites/{s}/shared/aggregates_all.json"
@@ -180,20 +165,14 @@ def release_modes(disease):
 
 def fold_train_sites(disease, fold):
     """Sites whose patients train a fold: all but the held-out one, or all (their train split)."""
-    sites = sites_of(disease)
-    if fold == "within":
-        return sites
-    held_out = fold[len("loso-") :]
-    if held_out not in sites:
-        raise ValueError(f"fold {fold}: {held_out!r} is not a site of {disease}")
-    return [s for s in sites if s != held_out]
+    return Fold.parse(fold).train_sites(sites_of(disease))
 
 
 def train_fold_inputs(wildcards):
     """The training sites' private patients (the simulated federation runs in one job)
     and their released aggregates; never the held-out patients."""
     base = f"results/{wildcards.disease}/sites"
-    subset = "train" if wildcards.fold == "within" else "all"
+    subset = Fold.parse(wildcards.fold).train_subset
     sites = fold_train_sites(wildcards.disease, wildcards.fold)
     inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
     for mode in release_modes(wildcards.disease):
@@ -206,14 +185,12 @@ def train_fold_inputs(wildcards):
 
 def folds_of(disease):
     """The training folds of a disease: one per held-out site (loso) and 'within'."""
-    designs = config["evaluation"]["designs"]
-    folds = [f"loso-{s}" for s in held_out_sites(disease)] if "loso" in designs else []
-    return folds + (["within"] if "within" in designs else [])
+    return fold_names(config["evaluation"]["designs"], held_out_sites(disease))
 
 
 def fold_test_sites(disease, fold):
     """Sites that evaluate a fold: the held-out site, or every site (its test split)."""
-    return sites_of(disease) if fold == "within" else [fold[len("loso-") :]]
+    return Fold.parse(fold).test_sites(sites_of(disease))
 
 
 def training_outputs(disease, kind):
@@ -239,19 +216,10 @@ def training_output_keys():
     ]
 
 
-FIGURES = [
-    "forest_cindex",
-    "privacy_utility",
-    "km_risk_groups",
-    "calibration",
-    "convergence",
-]
-
-
-def figure_params(kind):
+def figure_params(name):
     """Params of a figure rule: the figure, the endpoint shown and the settings it reads."""
     return {
-        "kind": kind,
+        "figure": name,
         "endpoint": lambda w: train_endpoints(w.disease)[0],
         "binary": lambda w: is_binary(w.disease, train_endpoints(w.disease)[0]),
         "training": lambda w: training_of(w.disease),
@@ -264,10 +232,9 @@ def figure_params(kind):
 def figures_of(disease):
     """The figures of a disease: no site-heterogeneity figure for tabular diseases (it
     draws the MDS schema), no Kaplan-Meier curves for a binary endpoint."""
-    names = (["site_heterogeneity"] if kind_of(disease) == "iwgpm" else []) + FIGURES
-    if is_binary(disease, train_endpoints(disease)[0]):
-        names.remove("km_risk_groups")
-    return names
+    binary = is_binary(disease, train_endpoints(disease)[0])
+    names = ["site_heterogeneity"] if kind_of(disease) == "iwgpm" else []
+    return names + [f.name for f in FIGURES if not (binary and f.survival_only)]
 
 
 def figure_outputs():
@@ -319,8 +286,6 @@ def final_outputs():
         for site in sites_of(disease):
             base = f"results/{disease}/sites/{site}"
             targets.append(f"{base}/private/qc_report.md")
-            if kind_of(disease) == "iwgpm":
-                targets.append(f"{base}/private/standardised_all.parquet")
     targets += figure_outputs()
     targets += [
         "results/MANIFEST.tsv",

@@ -23,129 +23,34 @@ rule convergence_table:
         "../scripts/convergence_table.py"
 
 
-rule forest_figure:
-    input:
-        "results/tables/metrics.tsv",
-    output:
-        png=report(
-            "results/{disease}/figures/forest_cindex.png",
-            caption="../report/forest_cindex.rst",
-            category="Figures",
-        ),
-        pdf="results/{disease}/figures/forest_cindex.pdf",
-    log:
-        "results/logs/figures/{disease}_forest_cindex.log",
-    benchmark:
-        "results/benchmarks/figures/{disease}_forest_cindex.tsv"
-    conda:
-        "../../envs/plot.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        **figure_params("forest_cindex"),
-    script:
-        "../scripts/plot_validation_figure.py"
+# One rule per figure of fedheme.report.catalogue.FIGURES (the one list of figures).
+for spec in FIGURES:
 
-
-rule privacy_utility_figure:
-    input:
-        "results/tables/metrics.tsv",
-    output:
-        png=report(
-            "results/{disease}/figures/privacy_utility.png",
-            caption="../report/privacy_utility.rst",
-            category="Figures",
-        ),
-        pdf="results/{disease}/figures/privacy_utility.pdf",
-    log:
-        "results/logs/figures/{disease}_privacy_utility.log",
-    benchmark:
-        "results/benchmarks/figures/{disease}_privacy_utility.tsv"
-    conda:
-        "../../envs/plot.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        **figure_params("privacy_utility"),
-    script:
-        "../scripts/plot_validation_figure.py"
-
-
-rule km_figure:
-    input:
-        "results/tables/km_life_tables.tsv",
-    output:
-        png=report(
-            "results/{disease}/figures/km_risk_groups.png",
-            caption="../report/km_risk_groups.rst",
-            category="Figures",
-        ),
-        pdf="results/{disease}/figures/km_risk_groups.pdf",
-    log:
-        "results/logs/figures/{disease}_km_risk_groups.log",
-    benchmark:
-        "results/benchmarks/figures/{disease}_km_risk_groups.tsv"
-    conda:
-        "../../envs/plot.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        **figure_params("km_risk_groups"),
-    script:
-        "../scripts/plot_validation_figure.py"
-
-
-rule calibration_figure:
-    input:
-        "results/tables/calibration.tsv",
-    output:
-        png=report(
-            "results/{disease}/figures/calibration.png",
-            caption="../report/calibration.rst",
-            category="Figures",
-        ),
-        pdf="results/{disease}/figures/calibration.pdf",
-    log:
-        "results/logs/figures/{disease}_calibration.log",
-    benchmark:
-        "results/benchmarks/figures/{disease}_calibration.tsv"
-    conda:
-        "../../envs/plot.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        **figure_params("calibration"),
-    script:
-        "../scripts/plot_validation_figure.py"
-
-
-rule convergence_figure:
-    input:
-        "results/tables/convergence.tsv",
-    output:
-        png=report(
-            "results/{disease}/figures/convergence.png",
-            caption="../report/convergence.rst",
-            category="Figures",
-        ),
-        pdf="results/{disease}/figures/convergence.pdf",
-    log:
-        "results/logs/figures/{disease}_convergence.log",
-    benchmark:
-        "results/benchmarks/figures/{disease}_convergence.tsv"
-    conda:
-        "../../envs/plot.yaml"
-    resources:
-        mem_mb=1000,
-        runtime=5,
-    params:
-        **figure_params("convergence"),
-    script:
-        "../scripts/plot_validation_figure.py"
+    rule:
+        name:
+            f"{spec.name}_figure"
+        input:
+            f"results/tables/{spec.table}",
+        output:
+            png=report(
+                f"results/{{disease}}/figures/{spec.name}.png",
+                caption=f"../report/{spec.name}.rst",
+                category="Figures",
+            ),
+            pdf=f"results/{{disease}}/figures/{spec.name}.pdf",
+        log:
+            f"results/logs/figures/{{disease}}_{spec.name}.log",
+        benchmark:
+            f"results/benchmarks/figures/{{disease}}_{spec.name}.tsv"
+        conda:
+            "../../envs/plot.yaml"
+        resources:
+            mem_mb=1000,
+            runtime=5,
+        params:
+            **figure_params(spec.name),
+        script:
+            "../scripts/validation_figure.py"
 
 
 rule report_context:

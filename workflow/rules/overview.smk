@@ -1,5 +1,27 @@
-# Stage 4 at this point of the project: the site overview table and the site-heterogeneity
-# figure, both from released aggregates only.
+# Descriptive releases of MDS sites: each site releases suppressed aggregates of its
+# patients in its own job; the site overview table and the site-heterogeneity figure are
+# drawn from those releases only.
+
+
+rule site_aggregates:
+    input:
+        patients="results/{disease}/sites/{site}/private/patients.parquet",
+    output:
+        "results/{disease}/sites/{site}/shared/aggregates_{subset}.json",
+    log:
+        "results/logs/site_aggregates/{disease}/{site}_{subset}.log",
+    benchmark:
+        "results/benchmarks/site_aggregates/{disease}/{site}_{subset}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        features=lambda w: disease_config(w)["features"],
+        min_cell_count=config["privacy"]["min_cell_count"],
+    script:
+        "../scripts/site_aggregates.py"
 
 
 rule site_overview:
@@ -46,4 +68,4 @@ rule site_heterogeneity_figure:
     params:
         min_cell_count=config["privacy"]["min_cell_count"],
     script:
-        "../scripts/plot_site_heterogeneity.py"
+        "../scripts/site_heterogeneity_figure.py"

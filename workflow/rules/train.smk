@@ -76,4 +76,4 @@ rule privacy_ledger:
         mem_mb=1000,
         runtime=5,
     script:
-        "../scripts/concat_tables.py"
+        "../scripts/privacy_ledger.py"

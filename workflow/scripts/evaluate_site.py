@@ -1,23 +1,24 @@
 """Rule evaluate_site: a fold's models and the clinical scores evaluated at one test site."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
-from fedheme.pipeline import evaluate_site_job, logged
+from fedheme.jobs import logged
+from fedheme.jobs.evaluate import evaluate_site_job
 
 with logged(snakemake.log[0]):
     evaluate_site_job(
-        snakemake.input.models,
-        snakemake.input.patients,
-        snakemake.input.scores,
-        snakemake.wildcards.disease,
-        snakemake.params.disease,
-        snakemake.params.training,
-        snakemake.params.evaluation,
-        snakemake.params.figures,
-        snakemake.params.min_cell_count,
-        snakemake.wildcards.site,
-        snakemake.output.metrics,
-        snakemake.output.replicates,
-        snakemake.output.calibration,
-        snakemake.output.km,
-        snakemake.output.predictions,
+        models=snakemake.input.models,
+        patients=snakemake.input.patients,
+        scores=snakemake.input.scores,
+        disease_name=snakemake.wildcards.disease,
+        disease=snakemake.params.disease,
+        training=snakemake.params.training,
+        evaluation=snakemake.params.evaluation,
+        figures=snakemake.params.figures,
+        min_cell_count=snakemake.params.min_cell_count,
+        site_id=snakemake.wildcards.site,
+        out_metrics=snakemake.output.metrics,
+        out_replicates=snakemake.output.replicates,
+        out_calibration=snakemake.output.calibration,
+        out_km=snakemake.output.km,
+        out_predictions=snakemake.output.predictions,
     )

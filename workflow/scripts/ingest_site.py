@@ -1,25 +1,22 @@
-"""Rule ingest_site: validate and harmonise one site's export (see fedheme.ingest)."""
+"""Rule ingest_site: validate and harmonise one MDS site's export (see fedheme.data.iwgpm.ingest)."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
-from fedheme.ingest import IngestOutputs, ingest_site
-from fedheme.pipeline import logged
+from fedheme.jobs import logged
+from fedheme.jobs.ingest import ingest_site_job
 
-with logged(snakemake.log[0]) as log:
-    summary = ingest_site(
-        snakemake.wildcards.site,
-        snakemake.input.patients,
-        snakemake.input.get("variants"),
-        snakemake.params.dialect,
-        IngestOutputs(
-            snakemake.output.patients,
-            snakemake.output.variants,
-            snakemake.output.qc_json,
-            snakemake.output.qc_md,
-            snakemake.output.qc_flags,
-        ),
+with logged(snakemake.log[0]):
+    ingest_site_job(
+        site_id=snakemake.wildcards.site,
+        patients=snakemake.input.patients,
+        variants=snakemake.input.get("variants"),
+        dialect=snakemake.params.dialect,
         stratify_on=snakemake.params.stratify_on,
         test_fraction=snakemake.params.test_fraction,
         seed=snakemake.params.seed,
         max_errors=snakemake.params.max_errors,
+        out_patients=snakemake.output.patients,
+        out_variants=snakemake.output.variants,
+        out_qc_json=snakemake.output.qc_json,
+        out_qc_md=snakemake.output.qc_md,
+        out_qc_flags=snakemake.output.qc_flags,
     )
-    log.info("%s: %d patients harmonised", snakemake.wildcards.site, summary["n_patients"])

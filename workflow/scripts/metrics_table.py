@@ -1,17 +1,18 @@
 """Rule metrics_table: every test site's metrics, pooled over sites, and the summary."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
-from fedheme.pipeline import logged, metrics_table_job
+from fedheme.jobs import logged
+from fedheme.jobs.evaluate import metrics_table_job
 
 with logged(snakemake.log[0]):
     metrics_table_job(
-        snakemake.input.metrics,
-        snakemake.input.replicates,
-        snakemake.input.calibration,
-        snakemake.input.km,
-        snakemake.params.confidence,
-        snakemake.output.metrics,
-        snakemake.output.summary,
-        snakemake.output.calibration,
-        snakemake.output.km,
+        metrics=snakemake.input.metrics,
+        replicates=snakemake.input.replicates,
+        calibration=snakemake.input.calibration,
+        km=snakemake.input.km,
+        confidence=snakemake.params.confidence,
+        out_metrics=snakemake.output.metrics,
+        out_summary=snakemake.output.summary,
+        out_calibration=snakemake.output.calibration,
+        out_km=snakemake.output.km,
     )

@@ -1,7 +1,8 @@
-"""Rules that stack per-fold tables (the privacy ledger) into one."""
+"""Rule privacy_ledger: every fold's ledger rows stacked into results/privacy/ledger.tsv."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
-from fedheme.pipeline import concat_tables_job, logged
+from fedheme.jobs import logged
+from fedheme.jobs.train import privacy_ledger_job
 
 with logged(snakemake.log[0]):
-    concat_tables_job(list(snakemake.input), snakemake.output[0])
+    privacy_ledger_job(ledgers=list(snakemake.input), out=snakemake.output[0])

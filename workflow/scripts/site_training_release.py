@@ -1,16 +1,17 @@
 """Rule site_training_release: the aggregates a site releases before training."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
-from fedheme.pipeline import logged, training_release_job
+from fedheme.jobs import logged
+from fedheme.jobs.train import training_release_job
 
 with logged(snakemake.log[0]):
     training_release_job(
-        snakemake.input.patients,
-        snakemake.params.disease,
-        snakemake.params.training,
-        snakemake.wildcards.site,
-        snakemake.wildcards.subset,
-        snakemake.wildcards.mode,
-        snakemake.params.seed,
-        snakemake.output[0],
+        patients=snakemake.input.patients,
+        disease=snakemake.params.disease,
+        training=snakemake.params.training,
+        site_id=snakemake.wildcards.site,
+        subset=snakemake.wildcards.subset,
+        mode=snakemake.wildcards.mode,
+        seed=snakemake.params.seed,
+        out=snakemake.output[0],
     )

@@ -1,19 +1,21 @@
-"""Rules of figures.smk: one validation figure of one disease from its released table."""
+"""The figure rules of figures.smk (one per entry of fedheme.report.catalogue.FIGURES):
+one validation figure of one disease from its released table."""
 
 import checkout_path  # noqa: F401  (puts this checkout's src/ on sys.path)
-from fedheme.pipeline import figure_job, logged
+from fedheme.jobs import logged
+from fedheme.jobs.figures import figure_job
 
 with logged(snakemake.log[0]):
     figure_job(
-        snakemake.params.kind,
-        snakemake.input[0],
-        snakemake.wildcards.disease,
-        snakemake.params.endpoint,
-        snakemake.params.binary,
-        snakemake.params.training,
-        snakemake.params.evaluation,
-        snakemake.params.figures,
-        snakemake.params.min_cell_count,
-        snakemake.output.png,
-        snakemake.output.pdf,
+        figure=snakemake.params.figure,
+        table=snakemake.input[0],
+        disease=snakemake.wildcards.disease,
+        endpoint=snakemake.params.endpoint,
+        binary=snakemake.params.binary,
+        training=snakemake.params.training,
+        evaluation=snakemake.params.evaluation,
+        figures=snakemake.params.figures,
+        min_cell_count=snakemake.params.min_cell_count,
+        out_png=snakemake.output.png,
+        out_pdf=snakemake.output.pdf,
     )
