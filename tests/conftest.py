@@ -1,14 +1,18 @@
-"""Shared fixtures: the bundled cohort, simulated sites and small exports in any dialect."""
+"""Shared fixtures: the bundled cohort, simulated sites and small exports in any dialect,
+and one real run of the workflow on the small test config (shared by every test that
+needs its outputs: the workflow, boundary and SLURM tests)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from fedheme.cohort import load_iwgpm
-from fedheme.dialects import load_dialect
-from fedheme.simulate import SimulationSettings, simulate_sites, write_site_export
+from fedheme.data.iwgpm.cohort import load_iwgpm
+from fedheme.data.iwgpm.dialects import load_dialect
+from fedheme.data.iwgpm.simulate import SimulationSettings, simulate_sites, write_site_export
 
 ROOT = Path(__file__).resolve().parents[1]
 COHORT_DIR = ROOT / "resources" / "mds-iwgpm"
@@ -38,3 +42,33 @@ def write_export(small_sites, tmp_path):
         return patients, variants, dialect
 
     return _write
+
+
+SMALL_CONFIG = "tests/fixtures/config_small.yaml"
+SMALL_SITES = ["siteA", "siteB", "siteC", "siteD"]
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def make_workdir(tmp: Path) -> Path:
+    """A working directory that sees the repository's config, resources and test data."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    for name in ("config", "resources"):
+        (tmp / name).symlink_to(ROOT / name)
+    (tmp / "tests").mkdir()
+    (tmp / "tests" / "fixtures").symlink_to(ROOT / "tests" / "fixtures")
+    return tmp
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """One real run of the whole workflow on the small test config (shared by the session)."""
+    workdir = make_workdir(tmp_path_factory.mktemp("run"))
+    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2")
+    return workdir

@@ -1,4 +1,5 @@
-"""Federated standardisation: aggregates only, small cells suppressed, pooled = centralised."""
+"""The descriptive aggregates an MDS site releases: aggregates only, small cells suppressed,
+and the site overview drawn from them equals the direct computation."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import json
 import pandas as pd
 import pytest
 
-from fedheme.features import FeatureSpec, model_features
-from fedheme.fedstats import combine_aggregates, site_aggregates, standardise
+from fedheme.data.features import model_features
+from fedheme.data.iwgpm.aggregates import site_aggregates
+from fedheme.report.overview import site_overview
+from fedheme.standard.features import FeatureSpec
 
 SPEC = FeatureSpec(
     numeric=("age", "hb_g_dl", "plt_1e9_l", "cyto_ordinal"),
@@ -17,15 +20,21 @@ SPEC = FeatureSpec(
 )
 
 
-def test_pooled_statistics_equal_the_centralised_ones(small_sites):
+def test_the_overview_of_released_aggregates_equals_the_direct_computation(small_sites):
     aggregates = [site_aggregates(s.cohort.patients, SPEC, s.site_id, "all", min_cell_count=1) for s in small_sites]
-    stats = combine_aggregates(aggregates, SPEC)
+    overview = site_overview(aggregates).set_index("site_id")
+    for site in small_sites:
+        rows = site.cohort.patients
+        row = overview.loc[site.site_id]
+        assert row["n"] == len(rows)
+        assert row["age_mean"] == pytest.approx(rows["age"].mean(), rel=1e-12)
+        assert row["age_sd"] == pytest.approx(rows["age"].std(), rel=1e-9)
+        known = rows["os_status"].notna() & rows["os_years"].notna()
+        assert row["os_events"] == rows.loc[known, "os_status"].sum()
+        assert row["pct_missing_hb_g_dl"] == round(100 * rows["hb_g_dl"].isna().mean(), 1)
     pooled = model_features(pd.concat([s.cohort.patients for s in small_sites]), SPEC)
-    for name in SPEC.numeric:
-        assert stats["features"][name]["mean"] == pytest.approx(pooled[name].mean(), rel=1e-12)
-        assert stats["features"][name]["sd"] == pytest.approx(pooled[name].std(), rel=1e-9)
-    for name in SPEC.binary:
-        assert stats["features"][name]["mean"] == pytest.approx(pooled[name].mean(), rel=1e-12)
+    total = sum(a["numeric"]["hb_g_dl"]["sum"] for a in aggregates) / sum(a["numeric"]["hb_g_dl"]["n_obs"] for a in aggregates)
+    assert total == pytest.approx(pooled["hb_g_dl"].mean(), rel=1e-12)
 
 
 def test_small_cells_are_suppressed_with_their_complements(small_sites):
@@ -51,25 +60,6 @@ def test_aggregates_hold_no_patient_level_value(small_sites):
     for pid in site.cohort.patients["patient_id"]:
         assert pid not in text
     assert "karyotype" not in json.loads(text)["categorical"]
-
-
-def test_standardised_features_have_global_zero_mean(small_sites):
-    aggregates = [site_aggregates(s.cohort.patients, SPEC, s.site_id, "all", 1) for s in small_sites]
-    stats = combine_aggregates(aggregates, SPEC)
-    parts = [standardise(s.cohort.patients, SPEC, stats)[0] for s in small_sites]
-    pooled = pd.concat(parts)
-    assert not pooled.isna().any().any()
-    raw = model_features(pd.concat([s.cohort.patients for s in small_sites]), SPEC)
-    observed = pooled["hb_g_dl"][raw["hb_g_dl"].notna().to_numpy()]
-    assert observed.mean() == pytest.approx(0, abs=1e-9)
-    assert observed.std() == pytest.approx(1, rel=1e-6)
-
-
-def test_feature_no_site_releases_is_dropped(small_sites):
-    aggregates = [site_aggregates(s.cohort.patients, SPEC, s.site_id, "all", 10**6) for s in small_sites]
-    stats = combine_aggregates(aggregates, SPEC)
-    matrix, dropped = standardise(small_sites[0].cohort.patients, SPEC, stats)
-    assert set(dropped) == set(SPEC.names) and matrix.shape[1] == 0
 
 
 def test_unknown_feature_is_rejected():

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from fedheme.dialects import builtin_dialects, load_dialect
-from fedheme.simulate import SimulationSettings, simulate_sites, write_site_export
-from fedheme.validation import read_site_export
+from fedheme.data.iwgpm.dialects import builtin_dialects, load_dialect
+from fedheme.data.iwgpm.simulate import SimulationSettings, simulate_sites, write_site_export
+from fedheme.data.iwgpm.validation import read_site_export
 
 from conftest import ROOT
 

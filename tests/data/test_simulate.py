@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fedheme.mds_catalogue import PANEL_GENES
-from fedheme.simulate import CORE_GENES, SimulationSettings, simulate_sites, site_sizes
+from fedheme.standard.mds_catalogue import PANEL_GENES
+from fedheme.data.iwgpm.simulate import CORE_GENES, SimulationSettings, simulate_sites, site_sizes
 
 SITES = [f"site{i}" for i in range(1, 9)]
 

@@ -14,13 +14,18 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sksurv.metrics import concordance_index_censored
 
 from conftest import ROOT
-from fedheme.design import DesignSettings, combine_releases, design_matrix, training_release
-from fedheme.features import FeatureSpec
-from fedheme.generators import GeneratorSettings, simulate_mm, simulate_scd
-from fedheme.metrics import EvaluationSettings, SiteOutcome, evaluate_binary
+from fedheme.data.issues import ExportValidationError
+from fedheme.data.tabular.ingest import assign_split
+from fedheme.data.tabular.reading import read_tabular_site
+from fedheme.data.tabular.simulate import GeneratorSettings, simulate_mm, simulate_scd
+from fedheme.evaluation.metrics import EvaluationSettings, SiteOutcome, evaluate_binary
+from fedheme.federated.config import DesignSettings
+from fedheme.federated.design import design_matrix
+from fedheme.federated.releases import training_release
+from fedheme.federated.server import combine_releases
 from fedheme.scores import iss, tcd_rule
-from fedheme.tabular import TabularSpec, assign_split, read_tabular_site
-from fedheme.validation import ExportValidationError
+from fedheme.standard.features import FeatureSpec
+from fedheme.standard.tabular import TabularSpec
 
 CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 MM, SCD = CONFIG["diseases"]["mm"], CONFIG["diseases"]["scd"]
@@ -147,8 +152,8 @@ def test_binary_metrics_equal_scikit_learn_and_replicates_equal_repeated_rows():
 
 def test_one_bin_logistic_hazard_is_logistic_regression():
     """With K = 1 the model's loss is the binary cross-entropy of a logistic regression."""
-    from fedheme.models import build_model
-    from fedheme.survival import logistic_hazard_loss
+    from fedheme.models.lightning import build_model
+    from fedheme.models.losses import logistic_hazard_loss
 
     model = build_model("linear", 3, 1, 0)
     with torch.no_grad():

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from fedheme.cli import main
-from fedheme.dialects import load_dialect
-from fedheme.ingest import IngestOutputs, ingest_site
-from fedheme.validation import ExportValidationError, read_site_export
+from fedheme.data.iwgpm.dialects import load_dialect
+from fedheme.data.iwgpm.ingest import IngestOutputs, ingest_site
+from fedheme.data.issues import ExportValidationError
+from fedheme.data.iwgpm.validation import read_site_export
 
 
 def read_rows(path: Path, dialect) -> list[list[str]]:
@@ -175,7 +176,7 @@ def test_ingest_writes_nothing_for_a_bad_export(write_export, tmp_path):
     private = tmp_path / "site" / "private"
     outputs = IngestOutputs(*(private / n for n in ("p.parquet", "v.parquet", "qc.json", "qc.md", "flags.tsv")))
     with pytest.raises(ExportValidationError):
-        ingest_site("s1", patients, variants, "eu_semicolon", outputs)
+        ingest_site(site_id="s1", patients_path=patients, variants_path=variants, dialect_name="eu_semicolon", outputs=outputs)
     assert not private.exists() or not any(private.iterdir())
 
 
@@ -223,7 +224,7 @@ def test_a_site_can_bring_its_own_dialect_file(small_sites, tmp_path):
         "columns: {patient_id: PID, hb_g_dl: HGB}\nunits: {hb_g_dl: mmol/L}\n"
     )
     dialect = load_dialect(str(spec))
-    from fedheme.simulate import write_site_export
+    from fedheme.data.iwgpm.simulate import write_site_export
 
     write_site_export(small_sites[2], dialect, tmp_path / "p.csv", tmp_path / "v.csv")
     export = read_site_export(tmp_path / "p.csv", dialect, tmp_path / "v.csv")

@@ -12,9 +12,9 @@ from lifelines.utils import concordance_index as lifelines_concordance
 from sksurv.metrics import concordance_index_censored, concordance_index_ipcw, cumulative_dynamic_auc, integrated_brier_score
 from sksurv.util import Surv
 
-from fedheme import bootstrap
-from fedheme.evaluation import pool_sites
-from fedheme.metrics import EvaluationSettings, SiteOutcome, evaluate_risk, mean_over_models
+from fedheme.evaluation import bootstrap
+from fedheme.evaluation.pooling import pool_sites
+from fedheme.evaluation.metrics import EvaluationSettings, SiteOutcome, evaluate_risk, mean_over_models
 
 SETTINGS = EvaluationSettings(n_bootstrap=200, uno_tau=4.0, auc_times=(1.0, 2.0, 30.0), ibs_times=(0.25, 3.0, 8), calibration_time=2.0)
 
@@ -188,7 +188,7 @@ def test_life_tables_stop_below_the_minimum_at_risk_and_sum_to_kaplan_meier():
     """Without censoring the actuarial curve is the Kaplan-Meier curve at the interval
     ends; each site's table stops before an interval with fewer than 5 at risk, and the
     summed tables of two sites give the curve of their union."""
-    from fedheme.lifetable import actuarial_survival, life_table, risk_group_labels, risk_groups
+    from fedheme.evaluation.lifetable import actuarial_survival, life_table, risk_group_labels, risk_groups
 
     assert risk_group_labels([0.2, 0.5]) == ["<20%", "20%-50%", ">=50%"]
     assert list(risk_groups(np.array([0.1, 0.2, 0.7]), [0.2, 0.5])) == ["<20%", "20%-50%", ">=50%"]

@@ -13,14 +13,17 @@ from opacus.accountants.analysis.rdp import compute_rdp, get_privacy_spent
 from opacus.optimizers import DPOptimizer
 from sksurv.metrics import concordance_index_censored
 
-from fedheme.design import DesignSettings, combine_releases, design_matrix, training_release
-from fedheme.features import FeatureSpec
-from fedheme.federated import Client, TrainConfig, run_federated
-from fedheme.models import build_model
-from fedheme.privacy import Mechanism, calibrate_noise, epsilon_of
-from fedheme.survival import logistic_hazard_loss
-from fedheme.timebins import bin_edges_from_histogram, discretise
-from fedheme.training import FoldInputs, train_fold
+from fedheme.federated.client import Client
+from fedheme.federated.config import DesignSettings, TrainConfig
+from fedheme.federated.design import design_matrix
+from fedheme.federated.fold import FoldInputs, train_fold
+from fedheme.federated.releases import training_release
+from fedheme.federated.server import combine_releases, run_federated
+from fedheme.models.lightning import build_model
+from fedheme.models.losses import logistic_hazard_loss
+from fedheme.models.timebins import bin_edges_from_histogram, discretise
+from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
+from fedheme.standard.features import FeatureSpec
 
 SPEC = FeatureSpec(numeric=("age", "hb_g_dl", "plt_1e9_l", "bm_blast_pct", "cyto_ordinal"), binary=("mut_TP53", "mut_SF3B1", "mut_ASXL1", "complex_karyotype"), log1p=("plt_1e9_l", "bm_blast_pct"))
 BOUNDS = {"age": (18, 100), "hb_g_dl": (4, 17), "plt_1e9_l": (0, 7.3), "bm_blast_pct": (0, 3.1), "cyto_ordinal": (0, 4)}
@@ -116,7 +119,7 @@ def test_ledger_recomputes_to_the_reported_epsilon(small_sites, federation):
          "dp": {s: releases[s] for s in ("s1", "s2")}},
     )  # fmt: skip
     base = TrainConfig(rounds=4, batch_size=16, dropout=0.3)
-    bundle, ledger, _ = train_fold(inputs, SETTINGS, "os", base, ["fedavg"], [2.0], [1], [], checkpoint_dir=None)
+    bundle, ledger, _ = train_fold(inputs, settings=SETTINGS, endpoint="os", base=base, strategies=["fedavg"], epsilons=[2.0], seeds=[1], baselines=[], checkpoint_dir=None)
     dp = ledger[ledger["run"].str.startswith("fedavg_eps2")]
     assert set(dp["mechanism"]) == {"gaussian-numeric-aggregates", "gaussian-binary-aggregates", "gaussian-histogram-aggregates", "dp-sgd"}
     for site, rows in dp.groupby("site"):
@@ -212,7 +215,7 @@ def test_bin_edges_are_increasing_even_from_noisy_counts():
 
 
 def test_device_falls_back_to_the_cpu_without_a_gpu(monkeypatch):
-    from fedheme.training import resolve_device
+    from fedheme.federated.fold import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == torch.device("cpu")

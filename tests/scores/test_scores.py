@@ -8,9 +8,9 @@ import pytest
 from sksurv.metrics import concordance_index_censored
 
 from fedheme.cli import main
-from fedheme.cohort import load_published_scores
+from fedheme.data.iwgpm.cohort import load_published_scores
 from fedheme.scores import ipssm, ipssm_variables, ipssr, iss, nres2_scenarios, r2iss, riss
-from fedheme.validation import derive_tp53
+from fedheme.data.iwgpm.validation import derive_tp53
 
 from conftest import COHORT_DIR
 

@@ -14,11 +14,10 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, SMALL_CONFIG, make_workdir
 from slurm_cluster import completed_jobs, local_slurm, unavailable_reason
-from test_workflow import SMALL_CONFIG, make_workdir
 
-SITES = "tests/data/sites_slurm.tsv"
+SITES = "tests/fixtures/sites_slurm.tsv"
 
 pytestmark = pytest.mark.slurm
 
@@ -112,4 +111,4 @@ def test_pipeline_through_slurm_equals_a_local_run(cluster, tmp_path):
     print(f"{compare_outputs(local, remote)} output files identical to the local run")
     overview = pd.read_csv(remote / "results" / "mds" / "tables" / "site_overview.tsv", sep="\t")
     assert overview["site_id"].tolist() == ["siteA", "siteB"]
-    assert json.loads((remote / "results" / "mds" / "federated" / "global_stats_all.json").read_text())["sites"] == ["siteA", "siteB"]
+    assert [json.loads((remote / "results" / "mds" / "sites" / s / "shared" / "aggregates_all.json").read_text())["site_id"] for s in ("siteA", "siteB")] == ["siteA", "siteB"]

@@ -6,7 +6,7 @@ import hashlib
 
 import pandas as pd
 
-from fedheme.schema import HARMONISED_VARIABLES, data_dictionary
+from fedheme.standard.mds import HARMONISED_VARIABLES, data_dictionary
 
 from conftest import COHORT_DIR, ROOT
 

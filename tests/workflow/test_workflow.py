@@ -9,39 +9,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
-from conftest import ROOT
-
-SMALL_CONFIG = "tests/data/config_small.yaml"
-SMALL_SITES = ["siteA", "siteB", "siteC", "siteD"]
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
-    return result
-
-
-def make_workdir(tmp: Path) -> Path:
-    """A working directory that sees the repository's config, resources and test data."""
-    tmp.mkdir(parents=True, exist_ok=True)
-    for name in ("config", "resources"):
-        (tmp / name).symlink_to(ROOT / name)
-    (tmp / "tests").mkdir()
-    (tmp / "tests" / "data").symlink_to(ROOT / "tests" / "data")
-    return tmp
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    """One real run of the data stages on the small test config (4 sites, 600 patients)."""
-    workdir = make_workdir(tmp_path_factory.mktemp("run"))
-    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2")
-    return workdir
-
+from conftest import ROOT, SMALL_CONFIG, SMALL_SITES, make_workdir, snakemake
 
 def test_lint_is_clean():
     result = subprocess.run(
@@ -64,7 +33,7 @@ def test_snakefmt_is_clean():
 def test_dry_run_of_the_default_config_plans_every_site(tmp_path):
     result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2")
     plan = result.stdout
-    for rule, count in [("simulate_site", 8), ("ingest_site", 8), ("site_aggregates", 8), ("standardise_site", 8),
+    for rule, count in [("simulate_site", 8), ("ingest_site", 8), ("site_aggregates", 8),
                         ("simulate_tabular_site", 10), ("ingest_tabular_site", 10)]:  # fmt: skip
         assert any(line.split()[:2] == [rule, str(count)] for line in plan.splitlines()), plan
 
@@ -84,15 +53,14 @@ def test_real_run_produces_qc_overview_and_figure(small_run):
     results = small_run / "results" / "mds"
     sites = SMALL_SITES
     for site in sites:
-        for name in ("patients.parquet", "qc_report.md", "qc_flags.tsv", "standardised_all.parquet", "scores.parquet"):
+        for name in ("patients.parquet", "qc_report.md", "qc_flags.tsv", "scores.parquet"):
             assert (results / "sites" / site / "private" / name).stat().st_size > 0
     overview = pd.read_csv(results / "tables" / "site_overview.tsv", sep="\t")
     assert overview["site_id"].tolist() == sites
     assert overview["n"].sum() == 600
     assert (results / "figures" / "site_heterogeneity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    standardised = pd.concat(pd.read_parquet(results / "sites" / s / "private" / "standardised_all.parquet") for s in sites)
-    assert not standardised.filter(like="mut_").isna().any().any()
-    assert set(standardised["split"]) == {"train", "test"}
+    patients = pd.concat(pd.read_parquet(results / "sites" / s / "private" / "patients.parquet") for s in sites)
+    assert set(patients["split"]) == {"train", "test"}
     scores = pd.read_parquet(results / "sites" / "siteA" / "private" / "scores.parquet")
     assert {"ipssr_score", "ipssm_score", "ipssm_score_best", "ipssm_score_worst"} <= set(scores.columns)
     assert scores["ipssm_score"].notna().all()
