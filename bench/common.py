@@ -46,13 +46,15 @@ def save(name: str, payload: dict) -> Path:
 
 def mds_design(endpoint: str = "os"):
     """All 2,957 IWG-PM patients as one design matrix (exact pooled statistics)."""
-    from fedheme.cohort import load_iwgpm
-    from fedheme.design import combine_releases, design_matrix, training_release
-    from fedheme.pipeline import design_settings
-    from fedheme.validation import derive_tp53
+    from fedheme.data.iwgpm.cohort import load_iwgpm
+    from fedheme.data.iwgpm.validation import derive_tp53
+    from fedheme.federated.config import DesignSettings
+    from fedheme.federated.design import design_matrix
+    from fedheme.federated.releases import training_release
+    from fedheme.federated.server import combine_releases
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    settings = design_settings(config["diseases"]["mds"], config["training"])
+    settings = DesignSettings.from_config(config["diseases"]["mds"], config["training"])
     cohort = load_iwgpm(ROOT / "resources" / "mds-iwgpm")
     patients = derive_tp53(cohort.patients, cohort.variants)
     exact = {k: 0.0 for k in ("numeric", "binary", "histogram")}

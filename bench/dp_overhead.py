@@ -36,8 +36,8 @@ def batches(tensors, n, rate, seed):
 
 def epoch_time(kind: str, mode: str, tensors, n_bins: int, seed: int) -> float:
     """Seconds for one epoch of ``mode`` ('plain' or an Opacus grad_sample_mode)."""
-    from fedheme.models import build_model
-    from fedheme.survival import LogisticHazardLoss
+    from fedheme.models.lightning import build_model
+    from fedheme.models.losses import LogisticHazardLoss
 
     n = tensors[0].shape[0]
     rate = BATCH / n
@@ -67,7 +67,7 @@ def epoch_time(kind: str, mode: str, tensors, n_bins: int, seed: int) -> float:
 def lightning_epoch_time(kind: str, tensors, n_bins: int, seed: int) -> float:
     import lightning.pytorch as pl
 
-    from fedheme.models import build_model
+    from fedheme.models.lightning import build_model
 
     model = build_model(kind, tensors[0].shape[1], n_bins, seed)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size=BATCH, shuffle=True)

@@ -23,8 +23,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from fedheme.io import read_json  # noqa: E402
-from fedheme.pipeline import design_settings, train_config  # noqa: E402
-from fedheme.training import FoldInputs, train_fold  # noqa: E402
+from fedheme.federated.config import DesignSettings, TrainConfig  # noqa: E402
+from fedheme.federated.fold import FoldInputs, train_fold  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,9 @@ def main() -> None:
     seconds = {}
     for name in devices:
         start = time.perf_counter()
-        train_fold(FoldInputs("within", patients, releases), design_settings(disease, training), "os", train_config(training),
-                   training["strategies"], epsilons, training["seeds"], training["baselines"], None, torch.device(name))  # fmt: skip
+        train_fold(FoldInputs("within", patients, releases), settings=DesignSettings.from_config(disease, training), endpoint="os",
+                   base=TrainConfig.from_config(training), strategies=training["strategies"], epsilons=epsilons,
+                   seeds=training["seeds"], baselines=training["baselines"], checkpoint_dir=None, device=torch.device(name))  # fmt: skip
         seconds[name] = time.perf_counter() - start
         print(f"{name}: {seconds[name]:.1f} s for the within fold ({training['rounds']} rounds)")
     result = {"machine": machine_info(), "rounds": training["rounds"], "seconds": seconds}

@@ -25,13 +25,13 @@ from common import ROOT, machine_info, save
 
 #: What a job of each rule imports before it works (its script's imports).
 IMPORTS = {
-    "train_fold": "import fedheme.pipeline, fedheme.training, torch, opacus",
-    "evaluate_site": "import fedheme.pipeline, fedheme.evaluation, fedheme.metrics, torch, sksurv.metrics",
-    "site_heterogeneity_figure": "import fedheme.pipeline, fedheme.plots",
-    "metrics_table": "import fedheme.pipeline, fedheme.evaluation, fedheme.summary",
-    **{rule: "import fedheme.pipeline, fedheme.figures" for rule in
-       ("forest_figure", "privacy_utility_figure", "km_figure", "calibration_figure", "convergence_figure")},
-    "default": "import fedheme.pipeline, fedheme.ingest, fedheme.fedstats, fedheme.scores, pandas, pyarrow",
+    "train_fold": "import fedheme.jobs.train, fedheme.federated.fold, torch, opacus",
+    "evaluate_site": "import fedheme.jobs.evaluate, fedheme.evaluation.site, torch, sksurv.metrics",
+    "site_heterogeneity_figure": "import fedheme.jobs.overview, fedheme.report.heterogeneity",
+    "metrics_table": "import fedheme.jobs.evaluate, fedheme.evaluation.pooling, fedheme.report.summary",
+    **{f"{figure}_figure": "import fedheme.jobs.figures, fedheme.report.figures" for figure in
+       ("forest_cindex", "privacy_utility", "km_risk_groups", "calibration", "convergence")},
+    "default": "import fedheme.jobs.ingest, fedheme.data.iwgpm.ingest, fedheme.data.iwgpm.aggregates, fedheme.scores, pandas, pyarrow",
 }
 TARGET_SECONDS = 600
 TARGET_STARTUP_SHARE = 0.10

@@ -30,9 +30,11 @@ import numpy as np, torch
 warnings.filterwarnings("ignore")
 sys.path.insert(0, sys.argv[1] + "/bench"); sys.path.insert(0, sys.argv[1] + "/src")
 from common import mds_design
-from fedheme.design import DesignMatrix
-from fedheme.federated import Client, TrainConfig, run_federated
-from fedheme.training import resolve_device
+from fedheme.federated.client import Client
+from fedheme.federated.config import TrainConfig
+from fedheme.federated.design import DesignMatrix
+from fedheme.federated.server import run_federated
+from fedheme.federated.fold import resolve_device
 torch.set_num_threads(1)
 device = resolve_device("auto")  # a GPU when one is visible, else the CPU
 n_sites, n_patients, rounds = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])

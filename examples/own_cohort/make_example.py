@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fedheme.generators import GeneratorSettings, simulate_mm, write_site_csv
+from fedheme.data.tabular.simulate import GeneratorSettings, simulate_mm, write_site_csv
 
 HERE = Path(__file__).parent
 COLUMNS = ["patient_id", "age", "b2m_mg_l", "albumin_g_dl", "del17p", "ldh_high", "pfs_years", "pfs_status", "split"]
