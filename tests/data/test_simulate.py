@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fedheme.standard.mds_catalogue import PANEL_GENES
-from fedheme.data.iwgpm.simulate import CORE_GENES, SimulationSettings, simulate_sites, site_sizes
+from fedheme.data.iwgpm.simulate import CORE_GENES, SimulationSettings, simulate_sites
+from fedheme.data.simulation import site_sizes
 
 SITES = [f"site{i}" for i in range(1, 9)]
 
@@ -35,10 +36,12 @@ def test_unequal_sizes_range_from_tens_to_hundreds(cohort):
 
 def test_site_sizes_respect_the_minimum_and_sum():
     rng = np.random.default_rng(0)
-    sizes = site_sizes(1000, 10, SimulationSettings(size_concentration=0.5, min_site_size=25), rng)
+    sizes = site_sizes(1000, 10, minimum=25, concentration=0.5, rng=rng)
     assert sizes.sum() == 1000 and sizes.min() >= 25
+    equal = site_sizes(1003, 4, minimum=10, concentration=1.0, rng=rng, unequal=False)
+    assert equal.tolist() == [251, 251, 251, 250]  # the 3 spare patients by largest remainder
     with pytest.raises(ValueError, match="cannot fill"):
-        site_sizes(100, 10, SimulationSettings(min_site_size=20), rng)
+        site_sizes(100, 10, minimum=20, concentration=1.0, rng=rng)
 
 
 def test_case_mix_skews_age_only_when_switched_on(cohort):

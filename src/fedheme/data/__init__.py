@@ -14,10 +14,10 @@ _EXPORTS = {
     "IssueCollector": "issues",
     "ExportValidationError": "issues",
     "SPLITS": "splits",
-    "site_seed": "splits",
     "within_site_split": "splits",
     "subset_rows": "splits",
     "model_features": "features",
+    "site_sizes": "simulation",
     "DERIVED_FEATURES": "features",
 }
 __all__ = sorted(_EXPORTS)

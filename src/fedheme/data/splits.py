@@ -3,17 +3,10 @@ the selection of a subset (``all``, ``train``, ``test``) of a site's patients.""
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pandas as pd
 
 SPLITS = ("train", "test")
-
-
-def site_seed(seed: int, site_id: str) -> int:
-    """A per-site seed that does not depend on Python's hash randomisation."""
-    return (seed * 1_000_003 + zlib.crc32(site_id.encode())) % (2**32)
 
 
 def within_site_split(event: pd.Series, test_fraction: float, seed: int) -> pd.Series:

@@ -22,12 +22,12 @@ def ingest_site_job(*, site_id: str, patients, variants, dialect: str, stratify_
 def ingest_tabular_site_job(*, site_id: str, patients, disease: dict, test_fraction: float, seed: int, max_errors: int,
                             out_patients, out_qc_json, out_qc_md) -> None:  # fmt: skip
     """Check one site's CSV against the disease's declared columns; split; QC report."""
-    from fedheme.data.splits import site_seed
     from fedheme.data.tabular.ingest import TabularIngestOutputs, ingest_tabular_site
+    from fedheme.seeding import derived_seed
     from fedheme.standard.tabular import TabularSpec
 
     ingest_tabular_site(
         site_id=site_id, path=patients, spec=TabularSpec.from_config(disease), primary_endpoint=disease["primary_endpoint"],
-        test_fraction=test_fraction, seed=site_seed(seed, site_id), max_errors=max_errors,
+        test_fraction=test_fraction, seed=derived_seed(seed, site_id, "split"), max_errors=max_errors,
         outputs=TabularIngestOutputs(out_patients, out_qc_json, out_qc_md),
     )  # fmt: skip

@@ -13,7 +13,8 @@ from pathlib import Path
 from fedheme.data.iwgpm.dialects import load_dialect
 from fedheme.data.iwgpm.qc import flagged_values, qc_markdown, qc_summary
 from fedheme.data.iwgpm.validation import read_site_export
-from fedheme.data.splits import SPLITS, site_seed, within_site_split
+from fedheme.data.splits import SPLITS, within_site_split
+from fedheme.seeding import derived_seed
 from fedheme.io import write_json, write_parquet, write_text, write_tsv
 
 
@@ -48,7 +49,7 @@ def ingest_site(
     dialect = load_dialect(dialect_name)
     export = read_site_export(patients_path, dialect, variants_path, max_errors=max_errors)
     patients = export.patients.copy()
-    patients["split"] = within_site_split(patients[stratify_on], test_fraction, site_seed(seed, site_id))
+    patients["split"] = within_site_split(patients[stratify_on], test_fraction, derived_seed(seed, site_id, "split"))
     files = [str(patients_path)] + ([str(variants_path)] if variants_path else [])
     summary = qc_summary(export, site_id, dialect.name, files)
     summary["split"] = {s: int((patients["split"] == s).sum()) for s in SPLITS}

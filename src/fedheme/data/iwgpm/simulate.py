@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from fedheme.data.iwgpm.cohort import Cohort
+from fedheme.data.simulation import site_sizes
 from fedheme.data.iwgpm.dialects import Dialect, export_frame
 from fedheme.io import atomic_path
 from fedheme.standard.mds_catalogue import PANEL_GENES
@@ -96,22 +97,6 @@ class SimulatedSite:
     risk_tilt: float
 
 
-def site_sizes(n: int, k: int, settings: SimulationSettings, rng: np.random.Generator) -> np.ndarray:
-    """Patients per site: K integers >= min_site_size summing to n."""
-    spare = n - k * settings.min_site_size
-    if spare < 0:
-        raise ValueError(
-            f"{n} patients cannot fill {k} sites of at least {settings.min_site_size}: "
-            "lower simulation.sizes.min_site_size or use fewer sites"
-        )
-    shares = rng.dirichlet(np.full(k, settings.size_concentration)) if settings.unequal_sizes else np.full(k, 1 / k)
-    exact = shares * spare
-    sizes = np.floor(exact).astype(int)
-    remainder = spare - sizes.sum()
-    sizes[np.argsort(-(exact - sizes), kind="stable")[:remainder]] += 1
-    return sizes + settings.min_site_size
-
-
 def risk_proxy(patients: pd.DataFrame) -> np.ndarray:
     """A crude standardised risk from raw values (higher = worse); missing counts as average."""
 
@@ -134,7 +119,8 @@ def simulate_sites(cohort: Cohort, site_ids: list[str], settings: SimulationSett
         keep = np.sort(rng.choice(len(patients), size=settings.max_patients, replace=False))
         patients = patients.iloc[keep].reset_index(drop=True)
     k = len(site_ids)
-    sizes = site_sizes(len(patients), k, settings, rng)
+    sizes = site_sizes(len(patients), k, minimum=settings.min_site_size, concentration=settings.size_concentration,
+                       rng=rng, unequal=settings.unequal_sizes)  # fmt: skip
     strength = settings.case_mix_strength if settings.case_mix else 0.0
     age_tilts = rng.normal(0.0, strength, k) if strength > 0 else np.zeros(k)
     risk_tilts = rng.normal(0.0, strength, k) if strength > 0 else np.zeros(k)

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedheme.data.simulation import site_sizes
 from fedheme.io import atomic_path
 
 
@@ -57,15 +58,6 @@ class GeneratorSettings:
         return cls(**cfg)
 
 
-def site_sizes(n: int, k: int, concentration: float, minimum: int, rng: np.random.Generator) -> np.ndarray:
-    if k * minimum > n:
-        raise ValueError(f"{n} patients cannot fill {k} sites of at least {minimum}")
-    shares = rng.dirichlet(np.full(k, concentration))
-    sizes = minimum + np.floor(shares * (n - k * minimum)).astype(int)
-    sizes[np.argmax(shares)] += n - sizes.sum()
-    return sizes
-
-
 def _lognormal(rng, median, sigma, size, low, high):
     return np.clip(rng.lognormal(np.log(median), sigma, size), low, high)
 
@@ -89,7 +81,7 @@ MM_ORACLE_YEARS = 3.0
 def simulate_mm(site_ids: list[str], settings: GeneratorSettings) -> dict[str, pd.DataFrame]:
     """All MM sites: one frame each with the declared columns, outcomes and oracle risks."""
     rng = np.random.default_rng(settings.seed)
-    sizes = site_sizes(settings.n_patients, len(site_ids), settings.concentration, settings.min_site_size, rng)
+    sizes = site_sizes(settings.n_patients, len(site_ids), minimum=settings.min_site_size, concentration=settings.concentration, rng=rng)
     out = {}
     for site, n in zip(site_ids, sizes):
         shift, frailty = rng.normal() * settings.case_mix, rng.normal() * settings.frailty_sd
@@ -138,7 +130,7 @@ def simulate_scd(site_ids: list[str], settings: GeneratorSettings) -> dict[str, 
     """All SCD sites: children aged 2 to 18, one frame each with the declared columns, the
     24-month outcome and the oracle probability."""
     rng = np.random.default_rng(settings.seed)
-    sizes = site_sizes(settings.n_patients, len(site_ids), settings.concentration, settings.min_site_size, rng)
+    sizes = site_sizes(settings.n_patients, len(site_ids), minimum=settings.min_site_size, concentration=settings.concentration, rng=rng)
     out = {}
     genotypes = np.array(["HbSS", "HbSC", "HbSbeta0", "HbSbeta+"])
     for site, n in zip(site_ids, sizes):
