@@ -24,6 +24,7 @@ import torch  # noqa: E402
 
 from fedheme.io import read_json  # noqa: E402
 from fedheme.federated.config import DesignSettings, TrainConfig  # noqa: E402
+from fedheme.privacy.randomness import site_randomness  # noqa: E402
 from fedheme.federated.fold import FoldInputs, train_fold  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -47,7 +48,8 @@ def main() -> None:
     seconds = {}
     for name in devices:
         start = time.perf_counter()
-        train_fold(FoldInputs("within", patients, releases), settings=DesignSettings.from_config(disease, training), endpoint="os",
+        draws = {s: site_randomness(base / s / "private", "site_key") for s in sites}
+        train_fold(FoldInputs("within", patients, releases, draws), settings=DesignSettings.from_config(disease, training), endpoint="os",
                    base=TrainConfig.from_config(training), strategies=training["strategies"], epsilons=epsilons,
                    seeds=training["seeds"], baselines=training["baselines"], checkpoint_dir=None, device=torch.device(name))  # fmt: skip
         seconds[name] = time.perf_counter() - start

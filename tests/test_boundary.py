@@ -126,6 +126,7 @@ MODULES: dict[str, str] = {
     "fedheme.privacy.mechanisms": SHARED,
     "fedheme.privacy.suppression": SHARED,
     "fedheme.privacy.ledger": CROSS,
+    "fedheme.privacy.randomness": SITE,  # reads the site's secret key in its private folder
     # figures and tables of the paper, from released files only
     "fedheme.report": CROSS,
     "fedheme.report.catalogue": CROSS,

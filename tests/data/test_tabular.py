@@ -81,8 +81,8 @@ def test_a_provided_split_is_kept_and_otherwise_drawn_by_event(tmp_path):
     spec = TabularSpec.from_config(MM)
     rows = [HEADER + ",split"] + [f"p{i},60,3,3.5,0,0,{1 + i % 5},{i % 2},{2 + i % 5},0,{'test' if i < 4 else 'train'}" for i in range(20)]
     frame = read_tabular_site(write(tmp_path, rows), spec)
-    assert assign_split(frame, spec, "pfs", 0.5, 1)["split"].tolist() == ["test"] * 4 + ["train"] * 16
-    drawn = assign_split(frame.drop(columns="split"), spec, "pfs", 0.3, 1)
+    assert assign_split(frame, spec, "pfs", 0.5, np.random.default_rng(1))["split"].tolist() == ["test"] * 4 + ["train"] * 16
+    drawn = assign_split(frame.drop(columns="split"), spec, "pfs", 0.3, np.random.default_rng(1))
     assert set(drawn["split"]) == {"train", "test"}
     assert drawn.groupby("pfs_status")["split"].apply(lambda s: (s == "test").sum()).tolist() == [3, 3]
 

@@ -177,7 +177,7 @@ def test_ingest_writes_nothing_for_a_bad_export(write_export, tmp_path):
     outputs = IngestOutputs(*(private / n for n in ("p.parquet", "v.parquet", "qc.json", "qc.md", "flags.tsv")))
     with pytest.raises(ExportValidationError):
         ingest_site(site_id="s1", patients_path=patients, variants_path=variants, dialect_name="eu_semicolon", outputs=outputs)
-    assert not private.exists() or not any(private.iterdir())
+    assert not private.exists() or not any(private.iterdir()), "nothing, not even the site key, is left"
 
 
 def test_all_problems_are_reported_in_one_pass(write_export):

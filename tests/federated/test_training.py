@@ -23,10 +23,13 @@ from fedheme.models.lightning import build_model
 from fedheme.models.losses import logistic_hazard_loss
 from fedheme.models.timebins import bin_edges_from_histogram, discretise
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
+from fedheme.privacy.randomness import SiteRandomness
 from fedheme.standard.features import FeatureSpec
 
 SPEC = FeatureSpec(numeric=("age", "hb_g_dl", "plt_1e9_l", "bm_blast_pct", "cyto_ordinal"), binary=("mut_TP53", "mut_SF3B1", "mut_ASXL1", "complex_karyotype"), log1p=("plt_1e9_l", "bm_blast_pct"))
 BOUNDS = {"age": (18, 100), "hb_g_dl": (4, 17), "plt_1e9_l": (0, 7.3), "bm_blast_pct": (0, 3.1), "cyto_ordinal": (0, 4)}
+#: Each test site's secret key (fixed here so that tests are reproducible).
+KEYS = {s: bytes([k]) * 32 for k, s in enumerate(("s1", "s2", "s3"), start=1)}
 SETTINGS = DesignSettings(SPEC, BOUNDS, ("os",), 10.0, 6)
 NOISE = {"numeric": 10.0, "binary": 10.0, "histogram": 10.0}
 EXACT = {k: 0.0 for k in NOISE}
@@ -55,7 +58,8 @@ def harrell(test, weights) -> float:
 def make_clients(federation, config, sites=("s1", "s2"), with_releases=True, device=torch.device("cpu")):
     releases, _, designs = federation
     return [
-        Client(s, designs[s], config, SETTINGS.n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]] if with_releases else [], device)
+        Client(s, designs[s], config, SETTINGS.n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]] if with_releases else [], device,
+               randomness=SiteRandomness(KEYS[s], ("test",)))
         for s in sites
     ]
 
@@ -117,6 +121,7 @@ def test_ledger_recomputes_to_the_reported_epsilon(small_sites, federation):
         "loso-s3", {s.site_id: s.cohort.patients for s in small_sites[:2]},
         {"exact": {s: training_release(p.cohort.patients, SETTINGS, s, EXACT, np.random.default_rng(0)) for s, p in zip(["s1", "s2"], small_sites[:2])},
          "dp": {s: releases[s] for s in ("s1", "s2")}},
+        {s: SiteRandomness(KEYS[s]) for s in ("s1", "s2")},
     )  # fmt: skip
     base = TrainConfig(rounds=4, batch_size=16, dropout=0.3)
     bundle, ledger, _ = train_fold(inputs, settings=SETTINGS, endpoint="os", base=base, strategies=["fedavg"], epsilons=[2.0], seeds=[1], baselines=[], checkpoint_dir=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import torch
 import yaml
 
 from conftest import ROOT, SMALL_CONFIG, make_workdir
+from fedheme.privacy.randomness import KEY_FILE
 from slurm_cluster import completed_jobs, local_slurm, unavailable_reason
 
 SITES = "tests/fixtures/sites_slurm.tsv"
@@ -98,6 +100,9 @@ def test_pipeline_through_slurm_equals_a_local_run(cluster, tmp_path):
     run(local, dict(os.environ), "--cores", "2")
 
     remote = make_workdir(tmp_path / "remote")
+    for key in (local / "results").rglob(KEY_FILE):  # the same sites, holding the same secret keys
+        (remote / key.relative_to(local)).parent.mkdir(parents=True)
+        shutil.copy2(key, remote / key.relative_to(local))
     run(remote, cluster, "--profile", str(local_profile(tmp_path)))
 
     jobs = [j for j in completed_jobs(cluster) if j.get("WorkDir") == str(remote)]

@@ -30,6 +30,7 @@ rule evaluate_site:
         evaluation=config["evaluation"],
         figures=config["figures"],
         min_cell_count=config["privacy"]["min_cell_count"],
+        randomness=config["privacy"]["randomness"],
     script:
         "../scripts/evaluate_site.py"
 

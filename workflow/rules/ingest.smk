@@ -29,6 +29,7 @@ rule ingest_site:
         test_fraction=config["split"]["test_fraction"],
         seed=config["split"]["seed"],
         max_errors=config["qc"]["max_errors"],
+        randomness=config["privacy"]["randomness"],
     script:
         "../scripts/ingest_site.py"
 
@@ -59,5 +60,6 @@ rule ingest_tabular_site:
         test_fraction=config["split"]["test_fraction"],
         seed=config["split"]["seed"],
         max_errors=config["qc"]["max_errors"],
+        randomness=config["privacy"]["randomness"],
     script:
         "../scripts/ingest_tabular_site.py"

@@ -25,6 +25,7 @@ rule site_training_release:
         disease=lambda w: disease_config(w),
         training=lambda w: training_of(w.disease),
         seed=config["split"]["seed"],
+        randomness=config["privacy"]["randomness"],
     script:
         "../scripts/site_training_release.py"
 
@@ -53,6 +54,7 @@ rule train_fold:
         train_sites=lambda w: fold_train_sites(w.disease, w.fold),
         modes=lambda w: release_modes(w.disease),
         checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
+        randomness=config["privacy"]["randomness"],
     script:
         "../scripts/train_fold.py"
 

@@ -16,6 +16,7 @@ with logged(snakemake.log[0]):
         figures=snakemake.params.figures,
         min_cell_count=snakemake.params.min_cell_count,
         site_id=snakemake.wildcards.site,
+        randomness=snakemake.params.randomness,
         out_metrics=snakemake.output.metrics,
         out_replicates=snakemake.output.replicates,
         out_calibration=snakemake.output.calibration,

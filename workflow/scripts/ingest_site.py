@@ -14,6 +14,7 @@ with logged(snakemake.log[0]):
         test_fraction=snakemake.params.test_fraction,
         seed=snakemake.params.seed,
         max_errors=snakemake.params.max_errors,
+        randomness=snakemake.params.randomness,
         out_patients=snakemake.output.patients,
         out_variants=snakemake.output.variants,
         out_qc_json=snakemake.output.qc_json,

@@ -12,6 +12,7 @@ with logged(snakemake.log[0]):
         test_fraction=snakemake.params.test_fraction,
         seed=snakemake.params.seed,
         max_errors=snakemake.params.max_errors,
+        randomness=snakemake.params.randomness,
         out_patients=snakemake.output.patients,
         out_qc_json=snakemake.output.qc_json,
         out_qc_md=snakemake.output.qc_md,

@@ -13,5 +13,6 @@ with logged(snakemake.log[0]):
         subset=snakemake.wildcards.subset,
         mode=snakemake.wildcards.mode,
         seed=snakemake.params.seed,
+        randomness=snakemake.params.randomness,
         out=snakemake.output[0],
     )

@@ -9,20 +9,19 @@ import pandas as pd
 SPLITS = ("train", "test")
 
 
-def within_site_split(event: pd.Series, test_fraction: float, seed: int) -> pd.Series:
+def within_site_split(event: pd.Series, test_fraction: float, rng: np.random.Generator) -> pd.Series:
     """Assign each patient to 'train' or 'test', stratified by event (missing = own stratum).
 
     Args:
         event: 0/1 (or missing) outcome per patient.
         test_fraction: share of each stratum sent to test (rounded to the nearest patient).
-        seed: random seed.
+        rng: the site's draw for its split (:mod:`fedheme.privacy.randomness`).
 
     Returns:
         A Series of 'train'/'test' with ``event``'s index.
     """
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    rng = np.random.default_rng(seed)
     split = pd.Series("train", index=event.index, dtype=object)
     strata = event.fillna(-1)
     for value in sorted(strata.unique()):

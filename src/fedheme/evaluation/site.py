@@ -39,7 +39,7 @@ from fedheme.federated.config import DesignSettings
 from fedheme.federated.design import design_matrix
 from fedheme.folds import Fold
 from fedheme.models.bundle import bundle_model
-from fedheme.seeding import derived_seed
+from fedheme.privacy.randomness import SiteRandomness
 
 
 def score_column(name: str, scores: pd.DataFrame) -> str:
@@ -86,6 +86,7 @@ def evaluate_site(
     settings: EvaluationSettings,
     disease: str,
     site_id: str,
+    randomness: SiteRandomness,
     risk_thresholds: tuple[float, ...] = (0.2, 0.5),
     km_step: float = 0.5,
 ) -> SiteEvaluation:
@@ -95,6 +96,7 @@ def evaluate_site(
         bundle: the fold's model bundle (:mod:`fedheme.models.bundle`).
         patients: the site's harmonised patients (all rows; the fold picks the subset).
         scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
+        randomness: the site's draws (its secret key): the bootstrap weights come from it.
         risk_thresholds: predicted-risk cut points (at the calibration horizon) of the
             risk groups of the released life tables (Kaplan-Meier figure).
         km_step: interval of the life tables (years).
@@ -106,7 +108,7 @@ def evaluate_site(
     any_stats = next(iter(bundle["stats"].values()))
     reference = design_matrix(rows, design_settings, any_stats, endpoint)
     outcome = SiteOutcome(reference.time, reference.status.astype(bool))
-    outcome.draw(settings, np.random.default_rng(derived_seed(settings.seed, site_id, fold, endpoint, "bootstrap")))
+    outcome.draw(settings, randomness.numpy("bootstrap", endpoint, fold, settings.seed))
     base = {"disease": disease, "endpoint": endpoint, "design": design, "test_site": site_id,
             "n": len(outcome.time), "events": outcome.n_events}  # fmt: skip
     results: list[tuple[dict, list[MetricValue]]] = []

@@ -6,7 +6,9 @@ noise, Poisson sampling) and returns its new weights. Its single accountant, cre
 the whole run and seeded with the site's preprocessing releases, counts every step of
 every round. The server (:mod:`fedheme.federated.server`) sees only the weights.
 
-Randomness (sampling, noise) comes from generators seeded by (seed, round, site).
+Its Poisson batches and DP noise are drawn from the site's secret key and the run's
+identity (:mod:`fedheme.privacy.randomness`): nobody else can regenerate them, and no two
+runs or rounds share a draw.
 """
 
 from __future__ import annotations
@@ -23,11 +25,7 @@ from fedheme.federated.design import DesignMatrix
 from fedheme.models.lightning import build_model
 from fedheme.models.losses import logistic_hazard_loss
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, default_delta, epsilon_of
-from fedheme.seeding import derived_seed
-
-
-def generator(*parts) -> torch.Generator:
-    return torch.Generator().manual_seed(derived_seed(*parts))
+from fedheme.privacy.randomness import SiteRandomness
 
 
 class Client:
@@ -40,6 +38,8 @@ class Client:
         n_bins: number of time bins.
         releases: the site's preprocessing releases, accounted before any step.
         device: where the local model and data live (a GPU when present and asked for).
+        randomness: the site's draws for this run (its key and the run's identity); with
+            operating-system randomness, DP noise uses Opacus' ``secure_mode``.
     """
 
     def __init__(
@@ -50,8 +50,11 @@ class Client:
         n_bins: int,
         releases: list[Mechanism],
         device: torch.device = torch.device("cpu"),
+        *,
+        randomness: SiteRandomness,
     ):
         self.site_id = site_id
+        self.randomness = randomness
         self.device = device
         self.config = config
         self.n_bins = n_bins
@@ -107,6 +110,7 @@ class Client:
                 max_grad_norm=cfg.clip_norm,
                 expected_batch_size=cfg.batch_size,
                 loss_reduction="sum",
+                secure_mode=self.randomness.secure,
             )
             self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
         else:
@@ -123,11 +127,10 @@ class Client:
         anchor = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self.optimizer.state.clear()
         if cfg.private:
-            noise = torch.Generator(device=self.device).manual_seed(derived_seed(cfg.seed, round_index, self.site_id, "noise"))
-            self.optimizer.generator = noise
+            self.optimizer.generator = self.randomness.torch("noise", round_index, device=self.device)
         # Poisson sampling (Opacus' sampler): each patient joins each batch with probability q
         sampler = UniformWithReplacementSampler(
-            num_samples=self.n, sample_rate=self.sample_rate, generator=generator(cfg.seed, round_index, self.site_id, "sample")
+            num_samples=self.n, sample_rate=self.sample_rate, generator=self.randomness.torch("sample", round_index)
         )
         total_loss, seen = 0.0, 0
         for _ in range(cfg.local_epochs):

@@ -30,6 +30,7 @@ from fedheme.federated.design import DesignMatrix, design_matrix
 from fedheme.federated.server import combine_releases, run_federated
 from fedheme.privacy.accounting import Mechanism
 from fedheme.privacy.ledger import LEDGER_COLUMNS, ledger_rows
+from fedheme.privacy.randomness import SiteRandomness, joint_randomness
 
 BASELINES = ("pooled", "local")
 
@@ -61,11 +62,13 @@ class FoldInputs:
         fold: ``loso-<site>`` or ``within``.
         train_sites: site id -> harmonised patients used for training.
         releases: released preprocessing aggregates per training site, by mode ('exact', 'dp').
+        randomness: each training site's draws (its secret key; the run adds its identity).
     """
 
     fold: str
     train_sites: dict[str, pd.DataFrame]
     releases: dict[str, dict[str, dict]]
+    randomness: dict[str, SiteRandomness]
 
 
 def _release_mode(epsilon: float) -> str:
@@ -130,11 +133,13 @@ def train_fold(
                     pooled = pooled_design([designs[s] for s in members])
                     if columns is not None:
                         pooled = replace(pooled, x=np.ascontiguousarray(pooled.x[:, columns]))
-                    clients = [Client("pooled", pooled, config, n_bins, [], device)]
+                    draws = joint_randomness([inputs.randomness[s] for s in members], endpoint, run, group_name)
+                    clients = [Client("pooled", pooled, config, n_bins, [], device, randomness=draws)]
                     site_n = {"pooled": 1.0}
                 else:
                     clients = [
-                        Client(s, designs[s], config, n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]], device)
+                        Client(s, designs[s], config, n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]], device,
+                               randomness=inputs.randomness[s].child(endpoint, run, group_name))
                         for s in members
                     ]
                     site_n = {s: stats["site_n"][s] for s in members}

@@ -4,6 +4,8 @@ metrics table pooled over sites from what they released (across sites)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from fedheme.io import write_parquet, write_text, write_tsv
@@ -15,18 +17,20 @@ def read_metric_tsv(path) -> pd.DataFrame:
 
 
 def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: dict, training: dict, evaluation: dict,
-                      figures: dict, min_cell_count: int, site_id: str, out_metrics, out_replicates, out_calibration,
+                      figures: dict, min_cell_count: int, site_id: str, randomness: str, out_metrics, out_replicates, out_calibration,
                       out_km, out_predictions) -> None:  # fmt: skip
     """Evaluate a fold's models and the clinical scores at one test site, inside the site."""
     from fedheme.evaluation.metrics import EvaluationSettings
     from fedheme.evaluation.site import evaluate_site
     from fedheme.federated.config import DesignSettings
     from fedheme.models.bundle import load_bundle
+    from fedheme.privacy.randomness import site_randomness
 
     result = evaluate_site(
         bundle=load_bundle(models), patients=pd.read_parquet(patients), scores=pd.read_parquet(scores),
         baselines=disease["baselines"], design_settings=DesignSettings.from_config(disease, training),
         settings=EvaluationSettings.from_config(evaluation, min_cell_count), disease=disease_name, site_id=site_id,
+        randomness=site_randomness(Path(patients).parent, randomness),
         risk_thresholds=tuple(figures["risk_thresholds"]), km_step=float(figures["km_step_years"]),
     )  # fmt: skip
     write_tsv(out_km, result.life_tables)

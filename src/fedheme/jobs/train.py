@@ -5,6 +5,7 @@ server in one job; no held-out patient is read), and the privacy ledger (across 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -12,24 +13,23 @@ from fedheme.io import read_json, write_json, write_tsv
 
 
 def training_release_job(*, patients, disease: dict, training: dict, site_id: str, subset: str, mode: str, seed: int,
-                         out) -> None:  # fmt: skip
+                         randomness: str, out) -> None:  # fmt: skip
     """The aggregates a site releases before training on ``subset`` of its patients ('all'
-    or its 'train' split): exact ('exact') or with Gaussian noise ('dp')."""
-    import numpy as np
-
+    or its 'train' split): exact ('exact') or with Gaussian noise ('dp') drawn from the
+    site's secret key."""
     from fedheme.data.splits import subset_rows
     from fedheme.federated.config import DesignSettings
     from fedheme.federated.releases import training_release
-    from fedheme.seeding import derived_seed
+    from fedheme.privacy.randomness import site_randomness
 
     rows = subset_rows(pd.read_parquet(patients), subset)
     noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
-    rng = np.random.default_rng(derived_seed(seed, site_id, subset, "release"))
+    rng = site_randomness(Path(patients).parent, randomness, "release", subset, mode, seed).numpy()
     write_json(out, training_release(rows, DesignSettings.from_config(disease, training), site_id, noise, rng))
 
 
 def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, patients: dict, releases: dict,
-                   checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
+                   randomness: str, checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
     """Every run of the grid for one fold (see :mod:`fedheme.federated.fold`).
 
     Args:
@@ -41,14 +41,17 @@ def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, p
     from fedheme.federated.fold import FoldInputs, resolve_device, train_fold
     from fedheme.folds import Fold
     from fedheme.models.bundle import save_bundle
+    from fedheme.privacy.randomness import site_randomness
 
     subset = Fold.parse(fold).train_subset
     train_sites = {site: subset_rows(pd.read_parquet(path), subset) for site, path in patients.items()}
     released = {mode: {site: read_json(path) for site, path in paths.items()} for mode, paths in releases.items()}
+    # each site's client draws from that site's own key (the simulated federation runs them in one job)
+    draws = {site: site_randomness(Path(path).parent, randomness) for site, path in patients.items()}
     device = resolve_device(training["device"])
     logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
     bundle, ledger, rounds = train_fold(
-        FoldInputs(fold, train_sites, released), settings=DesignSettings.from_config(disease, training), endpoint=endpoint,
+        FoldInputs(fold, train_sites, released, draws), settings=DesignSettings.from_config(disease, training), endpoint=endpoint,
         base=TrainConfig.from_config(training), strategies=training["strategies"],
         epsilons=[float(e) for e in training["epsilons"]], seeds=training["seeds"], baselines=training["baselines"],
         checkpoint_dir=checkpoint_dir, device=device, marker_features=disease.get("marker_features"),

@@ -1,5 +1,6 @@
-"""Differential privacy bookkeeping: the Gaussian mechanism of releases, RDP accounting and
-noise calibration, the privacy ledger, and small-cell suppression of released counts."""
+"""Differential privacy: secret per-site randomness for every draw over patients, the
+Gaussian mechanism of releases, RDP accounting and noise calibration, the privacy ledger,
+and small-cell suppression of released counts."""
 
 from fedheme._exports import lazy_exports
 
@@ -14,6 +15,9 @@ _EXPORTS = {
     "recompute_epsilon": "ledger",
     "is_small": "suppression",
     "count_pair": "suppression",
+    "SiteRandomness": "randomness",
+    "site_key": "randomness",
+    "site_randomness": "randomness",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

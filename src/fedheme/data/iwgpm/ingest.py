@@ -14,7 +14,7 @@ from fedheme.data.iwgpm.dialects import load_dialect
 from fedheme.data.iwgpm.qc import flagged_values, qc_markdown, qc_summary
 from fedheme.data.iwgpm.validation import read_site_export
 from fedheme.data.splits import SPLITS, within_site_split
-from fedheme.seeding import derived_seed
+from fedheme.privacy.randomness import site_randomness
 from fedheme.io import write_json, write_parquet, write_text, write_tsv
 
 
@@ -40,8 +40,10 @@ def ingest_site(
     test_fraction: float = 0.3,
     seed: int = 1,
     max_errors: int = 50,
+    randomness: str = "site_key",
 ) -> dict:
-    """Validate, harmonise and QC one site's export; return the QC summary.
+    """Validate, harmonise and QC one site's export; return the QC summary. The split is
+    drawn from the site's secret key (``randomness``: ``site_key`` or ``os``) and ``seed``.
 
     Raises:
         fedheme.data.issues.ExportValidationError: the export is invalid (nothing written).
@@ -49,7 +51,7 @@ def ingest_site(
     dialect = load_dialect(dialect_name)
     export = read_site_export(patients_path, dialect, variants_path, max_errors=max_errors)
     patients = export.patients.copy()
-    patients["split"] = within_site_split(patients[stratify_on], test_fraction, derived_seed(seed, site_id, "split"))
+    patients["split"] = within_site_split(patients[stratify_on], test_fraction, site_randomness(Path(outputs.patients).parent, randomness, "split", seed).numpy())
     files = [str(patients_path)] + ([str(variants_path)] if variants_path else [])
     summary = qc_summary(export, site_id, dialect.name, files)
     summary["split"] = {s: int((patients["split"] == s).sum()) for s in SPLITS}
