@@ -118,7 +118,7 @@ def test_the_key_never_leaves_the_site_folder(small_run):
     and its bytes appear in no file outside the private folders."""
     results = small_run / "results"
     keys = sorted(results.rglob(KEY_FILE))
-    sites = sorted(p.parent for p in results.glob("*/sites/*"))
+    sites = sorted(results.glob("*/sites/*"))
     assert [k.parent.parent for k in keys] == sites and all(k.parent.name == "private" for k in keys)
     assert all(stat.S_IMODE(k.stat().st_mode) == 0o600 for k in keys)
     secrets = [k.read_bytes() for k in keys]
