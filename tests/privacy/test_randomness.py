@@ -97,7 +97,7 @@ def test_two_runs_of_one_site_share_no_draw(small_sites):
     config = TrainConfig(epsilon=3.0, rounds=2, batch_size=32)
 
     def first_step(identity):
-        client = Client("s1", data, config, 4, [], randomness=SiteRandomness(key, identity))
+        client = Client("s1", data, config, 4, [], randomness=SiteRandomness(key, identity), released_n=float(n))
         noise = client.randomness.torch("noise", 1)
         batches = [list(b) for b in torch.utils.data.DataLoader(range(n), batch_sampler=_sampler(client, 1))]
         return batches[0], torch.randn(8, generator=noise)
@@ -118,7 +118,7 @@ def test_the_key_never_leaves_the_site_folder(small_run):
     and its bytes appear in no file outside the private folders."""
     results = small_run / "results"
     keys = sorted(results.rglob(KEY_FILE))
-    sites = sorted(p.parent for p in results.glob("*/sites/*"))
+    sites = sorted(results.glob("*/sites/*"))
     assert [k.parent.parent for k in keys] == sites and all(k.parent.name == "private" for k in keys)
     assert all(stat.S_IMODE(k.stat().st_mode) == 0o600 for k in keys)
     secrets = [k.read_bytes() for k in keys]

@@ -41,6 +41,7 @@ rule metrics_table:
         replicates=evaluation_outputs("replicates.parquet"),
         calibration=evaluation_outputs("calibration.tsv"),
         km=evaluation_outputs("km.tsv"),
+        study="results/privacy/study.tsv",
     output:
         metrics=report(
             "results/tables/metrics.tsv",

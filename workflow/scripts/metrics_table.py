@@ -10,6 +10,7 @@ with logged(snakemake.log[0]):
         replicates=snakemake.input.replicates,
         calibration=snakemake.input.calibration,
         km=snakemake.input.km,
+        study=snakemake.input.study,
         confidence=snakemake.params.confidence,
         out_metrics=snakemake.output.metrics,
         out_summary=snakemake.output.summary,

@@ -40,14 +40,14 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     write_parquet(out_predictions, result.predictions)
 
 
-def metrics_table_job(*, metrics: list, replicates: list, calibration: list, km: list, confidence: float, out_metrics,
-                      out_summary, out_calibration, out_km) -> None:  # fmt: skip
+def metrics_table_job(*, metrics: list, replicates: list, calibration: list, km: list, study, confidence: float,
+                      out_metrics, out_summary, out_calibration, out_km) -> None:  # fmt: skip
     """Stack every test site's released metrics, pool them over sites, and write the summary."""
     from fedheme.evaluation.pooling import metrics_table
     from fedheme.report.summary import summary_markdown
 
     table = metrics_table([read_metric_tsv(p) for p in metrics], [pd.read_parquet(p) for p in replicates], confidence)
     write_tsv(out_metrics, table)
-    write_text(out_summary, summary_markdown(table, confidence))
+    write_text(out_summary, summary_markdown(table, confidence, pd.read_csv(study, sep="\t", keep_default_na=False, na_values=["NA"])))
     write_tsv(out_calibration, pd.concat([read_metric_tsv(p) for p in calibration], ignore_index=True))
     write_tsv(out_km, pd.concat([read_metric_tsv(p) for p in km], ignore_index=True))

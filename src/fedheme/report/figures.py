@@ -205,8 +205,9 @@ def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[
 
 
 def plot_convergence(rounds: pd.DataFrame, endpoint: str, png, pdf) -> None:
-    """Mean training loss per patient by round for each strategy and epsilon, averaged
-    over folds and seeds (local-only: over its site models)."""
+    """Norm of the global model's update by round for each strategy and epsilon, averaged
+    over folds and seeds (local-only: over its site models). The update is what the
+    server sees (post-processing of DP updates); a DP run's training loss is not released."""
     table = rounds[rounds["endpoint"] == endpoint]
     epsilons = sorted(table["epsilon"].astype(str).unique(), key=lambda e: -_epsilon_value(e))
     with plt.rc_context(STYLE):
@@ -214,11 +215,13 @@ def plot_convergence(rounds: pd.DataFrame, endpoint: str, png, pdf) -> None:
         for ax, epsilon in zip(axes[0], epsilons):
             rows = table[table["epsilon"].astype(str) == epsilon]
             for strategy, here in rows.groupby("strategy", sort=False):
-                curve = here.groupby("round")["mean_train_loss"].mean()
+                curve = here.groupby("round")["update_norm"].mean()
                 ax.plot(curve.index, curve.to_numpy(), color=STRATEGY_COLOURS.get(strategy, "#555555"), lw=1, label=STRATEGY_NAMES.get(strategy, strategy))
             ax.set_title(epsilon_text(epsilon))
             ax.set_xlabel("round")
-        axes[0][0].set_ylabel("training loss per patient (sites' mean)")
+        axes[0][0].set_ylabel("L2 norm of the global update")
+        for ax in axes[0]:
+            ax.set_yscale("log")
         handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels())}
         axes[0][0].legend(handles.values(), handles.keys(), frameon=False, fontsize=6)
         fig.suptitle(f"Convergence, {endpoint.upper()}: mean over folds and seeds", fontsize=8)
