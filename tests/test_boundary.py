@@ -797,7 +797,7 @@ def _non_private_releases(config: dict, disease: str) -> list[str]:
     kinds = ["exact training releases"]
     if cfg.get("kind", "iwgpm") == "iwgpm":
         kinds.append("descriptive aggregates (site overview)")
-    return kinds + ["evaluation releases (metrics, replicates, calibration groups, life tables)"]
+    return kinds + ["evaluation releases (metrics, calibration groups, life tables)"]
 
 
 def cross_site_call(job: PlannedJob, config: dict):
@@ -822,7 +822,7 @@ def cross_site_call(job: PlannedJob, config: dict):
         return train.study_budget_job, {"ledger": inputs[0], "non_private_releases": kinds}, out
     if job.rule == "metrics_table":  # named inputs, flattened in the plan in this order
         named = {kind: [p for p in inputs if p.endswith(f"_{kind}.{ext}")]
-                 for kind, ext in (("metrics", "tsv"), ("replicates", "parquet"), ("calibration", "tsv"), ("km", "tsv"))}  # fmt: skip
+                 for kind, ext in (("metrics", "tsv"), ("calibration", "tsv"), ("km", "tsv"))}  # fmt: skip
         named["study"] = next(p for p in inputs if p.endswith("privacy/study.tsv"))
         assert sum(len(v) for k, v in named.items() if k != "study") + 1 == len(inputs), inputs
         arguments = {**named, "confidence": config["evaluation"]["confidence"]}

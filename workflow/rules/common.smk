@@ -226,7 +226,7 @@ def non_private_releases():
             kinds.append("exact training releases")
         if kind_of(disease) == "iwgpm":
             kinds.append("descriptive aggregates (site overview)")
-        kinds.append("evaluation releases (metrics, replicates, calibration groups, life tables)")
+        kinds.append("evaluation releases (metrics, calibration groups, life tables)")
         out[disease] = kinds
     return out
 
@@ -282,7 +282,7 @@ def manifest_inputs():
 
 
 def evaluation_outputs(kind):
-    """Every test site's evaluation file of ``kind`` (metrics.tsv, replicates.parquet,
+    """Every test site's evaluation file of ``kind`` (metrics.tsv, km.tsv,
     calibration.tsv) over diseases, endpoints and folds."""
     return [
         f"results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_{kind}"

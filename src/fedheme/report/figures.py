@@ -248,8 +248,8 @@ def draw_figure(name: str, table: pd.DataFrame, *, endpoint: str, binary: bool, 
     elif name == "km_risk_groups":
         plot_km_by_risk(table, endpoint, strategy, private, min_cell_count, png, pdf)
     elif name == "calibration":
-        runs = [("pooled", "inf"), (strategy, "inf")] + ([(strategy, private)] if finite else [])
-        plot_calibration(table, endpoint, runs, None if binary else calibration_years, png, pdf)
+        # the sites release calibration groups of one declared model (fedheme.evaluation.tables)
+        plot_calibration(table, endpoint, [(strategy, private)], None if binary else calibration_years, png, pdf)
     elif name == "convergence":
         plot_convergence(table, endpoint, png, pdf)
     else:
