@@ -170,7 +170,7 @@ def test_extreme_noise_is_near_chance(federation):
     test = designs["s3"]
     noisy = []
     for seed in range(6):
-        config = TrainConfig(rounds=10, batch_size=16, epsilon=0.05, seed=seed)
+        config = TrainConfig(rounds=10, batch_size=16, epsilon=0.05, seed=seed, delta=1e-3)
         clients = make_clients(federation, config, with_releases=False)
         assert min(c.noise_multiplier for c in clients) > 20
         state = run_federated(clients, config, len(SPEC.names), SETTINGS.n_bins, {"s1": 1.0, "s2": 1.0})
