@@ -186,7 +186,7 @@ def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[
     table = calibration[(calibration["endpoint"] == endpoint) & (calibration["design"] == design)]
     runs = [r for r in runs if ((table["strategy"] == r[0]) & (table["epsilon"].astype(str) == str(r[1]))).any()]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, max(len(runs), 1), figsize=(2.9 * max(len(runs), 1), 3.1), layout="constrained", squeeze=False)
+        fig, axes = plt.subplots(1, max(len(runs), 1), figsize=(max(2.9 * len(runs), 4.0), 3.6), layout="constrained", squeeze=False)
         for ax, (strategy, epsilon) in zip(axes[0], runs):
             rows = table[(table["strategy"] == strategy) & (table["epsilon"].astype(str) == str(epsilon))]
             rows = rows[rows["seed"].astype(str) == sorted(rows["seed"].astype(str).unique())[0]]
@@ -200,7 +200,7 @@ def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[
             ax.set_xlabel("predicted probability" if horizon is None else f"predicted {horizon:g}-year risk")
         axes[0][0].set_ylabel("observed proportion" if horizon is None else f"observed {horizon:g}-year risk (Kaplan-Meier)")
         when = "" if horizon is None else f" at {horizon:g} years"
-        fig.suptitle(f"Calibration{when}, {endpoint.upper()}: risk groups of each held-out site", fontsize=8)
+        fig.suptitle(f"Calibration{when}, {endpoint.upper()}:\nrisk groups of each held-out site", fontsize=8)
         save_figure(fig, png, pdf)
 
 
