@@ -47,7 +47,7 @@ config = TrainConfig(epsilon=3.0, rounds=rounds, batch_size=128, clip_norm=3.0, 
 clients = []
 for k, part in enumerate(np.array_split(np.arange(n_patients), n_sites)):
     d = DesignMatrix(x[part], design.bin_index[rows][part], design.event[rows][part], design.time[rows][part], design.status[rows][part], design.patient_id[rows][part])
-    clients.append(Client(f"s{k}", d, config, settings.n_bins, [], device, randomness=SiteRandomness(None)))
+    clients.append(Client(f"s{k}", d, config, settings.n_bins, [], device, randomness=SiteRandomness(None), released_n=float(len(part))))
 start = time.perf_counter()
 run_federated(clients, config, x.shape[1], settings.n_bins, {c.site_id: float(c.n) for c in clients})
 seconds = time.perf_counter() - start

@@ -126,6 +126,8 @@ MODULES: dict[str, str] = {
     "fedheme.privacy.mechanisms": SHARED,
     "fedheme.privacy.suppression": SHARED,
     "fedheme.privacy.ledger": CROSS,
+    "fedheme.privacy.study": CROSS,  # composes the released ledger per site
+    "fedheme.privacy.independent": SHARED,  # dp-accounting recomputation of epsilon
     "fedheme.privacy.randomness": SITE,  # reads the site's secret key in its private folder
     # figures and tables of the paper, from released files only
     "fedheme.report": CROSS,
@@ -156,6 +158,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.train.training_release_job": SITE,
     "fedheme.jobs.train.train_fold_job": SIMFED,
     "fedheme.jobs.train.privacy_ledger_job": CROSS,
+    "fedheme.jobs.train.study_budget_job": CROSS,
     "fedheme.jobs.evaluate.read_metric_tsv": SHARED,  # reads a released metrics TSV
     "fedheme.jobs.evaluate.evaluate_site_job": SITE,
     "fedheme.jobs.evaluate.metrics_table_job": CROSS,
@@ -787,6 +790,16 @@ def figure_arguments(job: PlannedJob, config: dict) -> dict:
     }  # fmt: skip
 
 
+def _non_private_releases(config: dict, disease: str) -> list[str]:
+    """As common.smk's non_private_releases() builds them (a copy: a change there fails the
+    byte comparison below until this follows)."""
+    cfg = config["diseases"][disease]
+    kinds = ["exact training releases"]
+    if cfg.get("kind", "iwgpm") == "iwgpm":
+        kinds.append("descriptive aggregates (site overview)")
+    return kinds + ["evaluation releases (metrics, calibration groups, life tables)"]
+
+
 def cross_site_call(job: PlannedJob, config: dict):
     """(job function, its input arguments, output argument -> path) of a planned cross-site
     job, built as its rule and script build them."""
@@ -800,12 +813,18 @@ def cross_site_call(job: PlannedJob, config: dict):
     if job.rule == "site_heterogeneity_figure":
         arguments = {"aggregates": inputs, "min_cell_count": config["privacy"]["min_cell_count"]}
         return overview.heterogeneity_figure_job, arguments, figure_out
-    if job.rule == "privacy_ledger":
-        return train.privacy_ledger_job, {"ledgers": inputs}, out
+    if job.rule == "privacy_ledger":  # folds: training_output_keys(), read back from the paths
+        parts = [Path(p).parts for p in inputs]
+        return train.privacy_ledger_job, {"ledgers": inputs, "keys": [{"disease": p[1], "endpoint": p[3], "fold": p[4]} for p in parts]}, out
+    if job.rule == "study_budget":
+        diseases = sorted(config["diseases"])
+        kinds = {d: _non_private_releases(config, d) for d in diseases}
+        return train.study_budget_job, {"ledger": inputs[0], "non_private_releases": kinds}, out
     if job.rule == "metrics_table":  # named inputs, flattened in the plan in this order
         named = {kind: [p for p in inputs if p.endswith(f"_{kind}.{ext}")]
-                 for kind, ext in (("metrics", "tsv"), ("replicates", "parquet"), ("calibration", "tsv"), ("km", "tsv"))}  # fmt: skip
-        assert sum(map(len, named.values())) == len(inputs), inputs
+                 for kind, ext in (("metrics", "tsv"), ("calibration", "tsv"), ("km", "tsv"))}  # fmt: skip
+        named["study"] = next(p for p in inputs if p.endswith("privacy/study.tsv"))
+        assert sum(len(v) for k, v in named.items() if k != "study") + 1 == len(inputs), inputs
         arguments = {**named, "confidence": config["evaluation"]["confidence"]}
         names = ("out_metrics", "out_summary", "out_calibration", "out_km")
         return evaluate.metrics_table_job, arguments, dict(zip(names, outputs))

@@ -164,8 +164,8 @@ def test_local_models_are_averaged_replicate_by_replicate():
 
 def test_pooled_harrell_is_harrell_over_within_site_pairs():
     """Pooling site estimates by their comparable pairs gives exactly the C-index of all
-    within-site pairs, and its interval comes from the pooled replicates."""
-    rows, reps, num, den = [], [], 0.0, 0.0
+    within-site pairs, and its interval comes from the sites' standard errors."""
+    rows, num, den, variance = [], 0.0, 0.0, []
     for k, site in enumerate(["a", "b", "c"]):
         time, event, risk, _ = exponential_site(150 + 50 * k, 10 + k)
         v = by_name(evaluate_risk(site_outcome(time, event, k), risk, None, SETTINGS)[0])["harrell_c"]
@@ -173,13 +173,16 @@ def test_pooled_harrell_is_harrell_over_within_site_pairs():
         num += concordant + 0.5 * tied
         den += concordant + discordant + tied
         keys = {"disease": "mds", "endpoint": "os", "design": "loso", "strategy": "fedavg", "epsilon": "inf", "seed": "1", "metric": "harrell_c", "test_site": site}
-        rows.append(keys | {"value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high, "n": len(time), "events": int(event.sum()), "note": "", "weight": v.weight})
-        reps.append(pd.DataFrame(keys | {"replicate": np.arange(SETTINGS.n_bootstrap), "value": v.replicates, "weight": v.replicate_weights}))
-    rows.append(rows[0] | {"test_site": "d", "value": math.nan, "weight": 0.0, "note": "3 events"})
-    reps.append(pd.DataFrame(rows[-1] | {"replicate": np.arange(SETTINGS.n_bootstrap), "value": math.nan, "weight": 0.0}))
-    pooled = pool_sites(pd.DataFrame(rows), pd.concat(reps), 0.95).iloc[0]
+        rows.append(keys | {"value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high, "se": v.se, "n": len(time),
+                            "events": int(event.sum()), "note": "", "weight": v.weight})  # fmt: skip
+        assert v.se == pytest.approx(np.std(v.replicates, ddof=1))
+        variance.append((v.weight, v.se))
+    rows.append(rows[0] | {"test_site": "d", "value": math.nan, "se": math.nan, "weight": 0.0, "note": "3 events"})
+    pooled = pool_sites(pd.DataFrame(rows), 0.95).iloc[0]
     assert pooled["value"] == pytest.approx(num / den, abs=1e-12)
-    assert pooled["ci_low"] < pooled["value"] < pooled["ci_high"]
+    total = sum(w for w, _ in variance)
+    se = math.sqrt(sum((w / total * s) ** 2 for w, s in variance))
+    assert pooled["se"] == pytest.approx(se) and pooled["ci_high"] - pooled["value"] == pytest.approx(1.959964 * se, rel=1e-5)
     assert pooled["note"] == "pooled over 3 sites; NA at d"
     assert pooled["n"] == 150 + 200 + 250
 

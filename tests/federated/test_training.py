@@ -59,7 +59,7 @@ def make_clients(federation, config, sites=("s1", "s2"), with_releases=True, dev
     releases, _, designs = federation
     return [
         Client(s, designs[s], config, SETTINGS.n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]] if with_releases else [], device,
-               randomness=SiteRandomness(KEYS[s], ("test",)))
+               randomness=SiteRandomness(KEYS[s], ("test",)), released_n=releases[s]["numeric"][0])
         for s in sites
     ]
 
@@ -133,8 +133,7 @@ def test_ledger_recomputes_to_the_reported_epsilon(small_sites, federation):
         print(f"\n{site}: reported epsilon {reported:.4f}, recomputed from the ledger {recomputed:.4f}")
         assert recomputed == pytest.approx(reported, rel=1e-9)
         assert reported <= 2.0 + 1e-6
-        n = len(next(s for s in small_sites if s.site_id == site).cohort.patients.dropna(subset=["os_years", "os_status"]))
-        assert rows["delta"].iloc[0] == pytest.approx(1 / (10 * n))
+        assert (rows["delta"] == base.delta).all(), "delta is the public config value, not a function of n"
     assert all(run["max_site_epsilon"] <= 2.0 + 1e-6 for run in bundle["runs"])
 
 
@@ -171,7 +170,7 @@ def test_extreme_noise_is_near_chance(federation):
     test = designs["s3"]
     noisy = []
     for seed in range(6):
-        config = TrainConfig(rounds=10, batch_size=16, epsilon=0.05, seed=seed)
+        config = TrainConfig(rounds=10, batch_size=16, epsilon=0.05, seed=seed, delta=1e-3)
         clients = make_clients(federation, config, with_releases=False)
         assert min(c.noise_multiplier for c in clients) > 20
         state = run_federated(clients, config, len(SPEC.names), SETTINGS.n_bins, {"s1": 1.0, "s2": 1.0})

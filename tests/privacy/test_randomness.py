@@ -97,7 +97,7 @@ def test_two_runs_of_one_site_share_no_draw(small_sites):
     config = TrainConfig(epsilon=3.0, rounds=2, batch_size=32)
 
     def first_step(identity):
-        client = Client("s1", data, config, 4, [], randomness=SiteRandomness(key, identity))
+        client = Client("s1", data, config, 4, [], randomness=SiteRandomness(key, identity), released_n=float(n))
         noise = client.randomness.torch("noise", 1)
         batches = [list(b) for b in torch.utils.data.DataLoader(range(n), batch_sampler=_sampler(client, 1))]
         return batches[0], torch.randn(8, generator=noise)

@@ -95,7 +95,7 @@ def test_metrics_table_holds_every_strategy_design_and_site(small_run):
     assert set(table["disease"]) == {"mds", "mm", "scd"}
     table = table[table["disease"] == "mds"]
     assert list(table.columns) == ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
-                                   "metric", "value", "ci_low", "ci_high", "n", "events", "note"]  # fmt: skip
+                                   "metric", "value", "ci_low", "ci_high", "se", "n", "events", "note"]  # fmt: skip
     assert set(table["design"]) == {"loso", "within"}
     assert set(table["strategy"]) == {"ipssr", "ipssm", "local", "pooled", "fedavg", "fedadam"}
     assert set(table.loc[table["strategy"] == "fedavg", "epsilon"]) == {"inf", "3"}
@@ -152,7 +152,7 @@ FIGURE_SIZES = {
     "forest_cindex": (1125, 427),
     "privacy_utility": (975, 540),
     "km_risk_groups": (1200, 510),
-    "calibration": (1305, 465),
+    "calibration": (600, 540),  # one panel: the declared model
     "convergence": (960, 450),
 }
 

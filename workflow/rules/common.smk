@@ -216,6 +216,21 @@ def training_output_keys():
     ]
 
 
+def non_private_releases():
+    """Per disease, the releases of every site's patients made without noise (besides the
+    runs without DP, which the ledger lists): what makes a study total infinite."""
+    out = {}
+    for disease in DISEASES:
+        kinds = []
+        if "exact" in release_modes(disease):
+            kinds.append("exact training releases")
+        if kind_of(disease) == "iwgpm":
+            kinds.append("descriptive aggregates (site overview)")
+        kinds.append("evaluation releases (metrics, calibration groups, life tables)")
+        out[disease] = kinds
+    return out
+
+
 def figure_params(name):
     """Params of a figure rule: the figure, the endpoint shown and the settings it reads."""
     return {
@@ -263,11 +278,11 @@ def manifest_inputs():
             "convergence.tsv",
         )
     ]
-    return tables + ["results/privacy/ledger.tsv"]
+    return tables + ["results/privacy/ledger.tsv", "results/privacy/study.tsv"]
 
 
 def evaluation_outputs(kind):
-    """Every test site's evaluation file of ``kind`` (metrics.tsv, replicates.parquet,
+    """Every test site's evaluation file of ``kind`` (metrics.tsv, km.tsv,
     calibration.tsv) over diseases, endpoints and folds."""
     return [
         f"results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_{kind}"

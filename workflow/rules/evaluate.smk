@@ -1,6 +1,6 @@
 # Cross-site validation: each test site evaluates a fold's model bundle and its clinical
 # scores in its own job (predictions stay in its private folder; metrics, bootstrap
-# replicates and calibration groups are released), then the metrics are pooled over
+# calibration groups of one declared model are released), then the metrics are pooled over
 # sites into results/tables/metrics.tsv and summary.md.
 
 
@@ -11,7 +11,6 @@ rule evaluate_site:
         scores="results/{disease}/sites/{site}/private/scores.parquet",
     output:
         metrics="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_metrics.tsv",
-        replicates="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_replicates.parquet",
         calibration="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_calibration.tsv",
         km="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_km.tsv",
         predictions="results/{disease}/sites/{site}/private/predictions/{endpoint}_{fold}.parquet",
@@ -38,9 +37,9 @@ rule evaluate_site:
 rule metrics_table:
     input:
         metrics=evaluation_outputs("metrics.tsv"),
-        replicates=evaluation_outputs("replicates.parquet"),
         calibration=evaluation_outputs("calibration.tsv"),
         km=evaluation_outputs("km.tsv"),
+        study="results/privacy/study.tsv",
     output:
         metrics=report(
             "results/tables/metrics.tsv",

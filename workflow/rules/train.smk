@@ -77,5 +77,34 @@ rule privacy_ledger:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        folds=training_output_keys(),
     script:
         "../scripts/privacy_ledger.py"
+
+
+# Each site's epsilon over the whole study: every release once and every DP-SGD step of
+# every run composed, recomputed independently with dp-accounting; infinite where a site's
+# patients were also released without noise (research mode).
+rule study_budget:
+    input:
+        "results/privacy/ledger.tsv",
+    output:
+        report(
+            "results/privacy/study.tsv",
+            caption="../report/study_budget.rst",
+            category="Privacy",
+        ),
+    log:
+        "results/logs/study_budget/study_budget.log",
+    benchmark:
+        "results/benchmarks/study_budget/study_budget.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        non_private_releases=non_private_releases(),
+    script:
+        "../scripts/study_budget.py"

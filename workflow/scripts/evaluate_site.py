@@ -18,7 +18,6 @@ with logged(snakemake.log[0]):
         site_id=snakemake.wildcards.site,
         randomness=snakemake.params.randomness,
         out_metrics=snakemake.output.metrics,
-        out_replicates=snakemake.output.replicates,
         out_calibration=snakemake.output.calibration,
         out_km=snakemake.output.km,
         out_predictions=snakemake.output.predictions,

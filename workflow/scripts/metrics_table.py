@@ -7,9 +7,9 @@ from fedheme.jobs.evaluate import metrics_table_job
 with logged(snakemake.log[0]):
     metrics_table_job(
         metrics=snakemake.input.metrics,
-        replicates=snakemake.input.replicates,
         calibration=snakemake.input.calibration,
         km=snakemake.input.km,
+        study=snakemake.input.study,
         confidence=snakemake.params.confidence,
         out_metrics=snakemake.output.metrics,
         out_summary=snakemake.output.summary,

@@ -5,4 +5,4 @@ from fedheme.jobs import logged
 from fedheme.jobs.train import privacy_ledger_job
 
 with logged(snakemake.log[0]):
-    privacy_ledger_job(ledgers=list(snakemake.input), out=snakemake.output[0])
+    privacy_ledger_job(ledgers=list(snakemake.input), keys=snakemake.params.folds, out=snakemake.output[0])

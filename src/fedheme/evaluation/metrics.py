@@ -84,7 +84,10 @@ def calibration_name(t: float) -> str:
 
 @dataclass
 class MetricValue:
-    """One metric of one model at one site: the estimate, its interval and replicates (B,)."""
+    """One metric of one model at one site: the estimate, its interval and replicates (B,).
+
+    The replicates stay inside the site: it releases the estimate, the interval and the
+    bootstrap standard error :attr:`se` (with ``weight``), never a replicate."""
 
     metric: str
     value: float
@@ -94,6 +97,14 @@ class MetricValue:
     replicates: np.ndarray
     replicate_weights: np.ndarray
     note: str = ""
+
+    @property
+    def se(self) -> float:
+        """Bootstrap standard error; NaN when the estimate or 10% of the replicates are undefined."""
+        finite = self.replicates[np.isfinite(self.replicates)]
+        if not math.isfinite(self.value) or len(finite) < max(2, 0.9 * len(self.replicates)):
+            return math.nan
+        return float(np.std(finite, ddof=1))
 
 
 @dataclass
@@ -149,10 +160,31 @@ def _metric(name, point, note, replicates, weight, replicate_weights, settings) 
 
 
 def _calibration_groups(risk_at_horizon: np.ndarray, settings: EvaluationSettings) -> np.ndarray:
-    """Risk group (0..G-1) of each patient by quantiles of predicted risk."""
+    """Risk group (0..G-1) of each patient by quantiles of predicted risk; groups that ties
+    leave with fewer than ``min_cell_count`` patients are merged into a neighbour."""
     groups = max(1, min(settings.calibration_groups, len(risk_at_horizon) // settings.min_cell_count))
     cuts = np.quantile(risk_at_horizon, np.linspace(0, 1, groups + 1)[1:-1])
-    return np.searchsorted(cuts, risk_at_horizon, side="right")
+    group = np.searchsorted(cuts, risk_at_horizon, side="right")
+    return merge_small_groups(group, settings.min_cell_count)
+
+
+def merge_small_groups(group: np.ndarray, min_size: int) -> np.ndarray:
+    """Relabel ordered groups (0..G-1) so that every group holds ``min_size`` patients or
+    more: the smallest group joins its smaller neighbour until none is too small (or one
+    is left). Labels come back as 0..G'-1 in the same order."""
+    labels, counts = np.unique(group, return_counts=True)
+    members = [[label] for label in labels]
+    sizes = list(counts)
+    while len(sizes) > 1 and min(sizes) < min_size:
+        i = int(np.argmin(sizes))
+        j = i - 1 if i == len(sizes) - 1 or (i > 0 and sizes[i - 1] <= sizes[i + 1]) else i + 1
+        low, high = min(i, j), max(i, j)
+        members[low:high + 1] = [members[low] + members[high]]
+        sizes[low:high + 1] = [sizes[low] + sizes[high]]
+    out = np.empty_like(group)
+    for new, old in enumerate(members):
+        out[np.isin(group, old)] = new
+    return out
 
 
 def calibration_in_the_large(time: np.ndarray, event: np.ndarray, risk_at_horizon: np.ndarray, horizon: float, W: np.ndarray) -> np.ndarray:

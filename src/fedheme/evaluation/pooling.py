@@ -1,6 +1,6 @@
-"""Pooling over test sites, from what they release (metrics and bootstrap replicates),
-never from predictions or patient rows: one ``pooled`` row per run and metric, and the
-tidy metrics table of the study."""
+"""Pooling over test sites, from what they release (per-site estimates, standard errors
+and weights), never from predictions, replicates or patient rows: one ``pooled`` row per
+run and metric, and the tidy metrics table of the study."""
 
 from __future__ import annotations
 
@@ -8,25 +8,24 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
-from fedheme.evaluation.metrics import percentile_interval
 from fedheme.evaluation.tables import DIGITS, METRIC_COLUMNS, POOL_KEYS
 
 
-def pool_sites(metrics: pd.DataFrame, replicates: pd.DataFrame, confidence: float) -> pd.DataFrame:
+def pool_sites(metrics: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """One 'pooled' row per (run, metric) over the test sites where it is defined.
 
     The estimate is the weighted mean of the site estimates (Harrell's C: weights are
     comparable pairs, which gives Harrell's C over all within-site pairs; the others:
-    patients), and its interval the percentile interval of the same pooling applied to
-    each bootstrap replicate. Sites reporting NA are left out and named in the note.
+    patients). Sites resample independently, so its standard error is
+    ``sqrt(sum_s (w_s / W)^2 se_s^2)`` and the interval the normal one around it. Sites
+    reporting NA are left out and named in the note.
     """
     metrics = metrics.copy()
-    replicates = replicates.copy()
-    for frame in (metrics, replicates):
-        for k in ("epsilon", "seed"):
-            frame[k] = frame[k].astype("string").fillna("NA")
-    reps = {key: group for key, group in replicates.groupby(POOL_KEYS + ["test_site"], sort=False)}
+    for k in ("epsilon", "seed"):
+        metrics[k] = metrics[k].astype("string").fillna("NA")
+    z = float(norm.ppf(0.5 + confidence / 2))
     rows = []
     for key, group in metrics.groupby(POOL_KEYS, sort=True):
         used = group[np.isfinite(group["value"]) & (group["weight"] > 0)]
@@ -38,32 +37,26 @@ def pool_sites(metrics: pd.DataFrame, replicates: pd.DataFrame, confidence: floa
             note = f"NA at every site: {reasons[0]}"
         row = dict(zip(POOL_KEYS, key)) | {"test_site": "pooled", "n": int(used["n"].sum()), "events": int(used["events"].sum()), "note": note}
         if used.empty:
-            rows.append(row | {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan})
+            rows.append(row | {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "se": math.nan})
             continue
-        value = float(np.average(used["value"], weights=used["weight"]))
-        site_keys = [tuple(key) + (site,) for site in used["test_site"]]
-        values = np.stack([reps[k]["value"].to_numpy() for k in site_keys])
-        weights = np.stack([reps[k]["weight"].to_numpy() for k in site_keys])
-        # a replicate undefined at one site (e.g. its draw lacks follow-up past a time)
-        # pools the sites where it is defined
-        defined = np.isfinite(values)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pooled = np.where(defined, values * weights, 0.0).sum(axis=0) / np.where(defined, weights, 0.0).sum(axis=0)
-        low, high = percentile_interval(pooled, confidence)
-        rows.append(row | {"value": value, "ci_low": low, "ci_high": high})
+        share = used["weight"].to_numpy() / used["weight"].sum()
+        value = float(np.sum(share * used["value"].to_numpy()))
+        se = float(np.sqrt(np.sum((share * used["se"].to_numpy()) ** 2)))
+        low, high = (value - z * se, value + z * se) if math.isfinite(se) else (math.nan, math.nan)
+        rows.append(row | {"value": value, "ci_low": low, "ci_high": high, "se": se})
     out = pd.DataFrame(rows)
     for k in ("epsilon", "seed"):
         out[k] = out[k].replace("NA", None)
     return out
 
 
-def metrics_table(site_metrics: list[pd.DataFrame], site_replicates: list[pd.DataFrame], confidence: float) -> pd.DataFrame:
+def metrics_table(site_metrics: list[pd.DataFrame], confidence: float) -> pd.DataFrame:
     """The tidy metrics table: every site's rows and the pooled rows, sorted, rounded."""
     metrics = pd.concat(site_metrics, ignore_index=True)
-    pooled = pool_sites(metrics, pd.concat(site_replicates, ignore_index=True), confidence)
+    pooled = pool_sites(metrics, confidence)
     table = pd.concat([metrics.drop(columns="weight"), pooled], ignore_index=True)[METRIC_COLUMNS]
     table["note"] = table["note"].fillna("")
-    for column in ("value", "ci_low", "ci_high"):
+    for column in ("value", "ci_low", "ci_high", "se"):
         table[column] = table[column].astype(float).round(DIGITS)
     table["seed"] = table["seed"].astype("string")
     table["epsilon"] = table["epsilon"].astype("string")

@@ -8,12 +8,15 @@ Designs:
   * ``within``: the fold ``within`` trains on every site's training split (made inside
     each site, stratified by event); each site evaluates on its own test split.
 
-A test site keeps its predictions in its private folder and releases only metrics:
-estimates, 95% percentile-bootstrap intervals (patients resampled within the site) and
-the bootstrap replicates of each metric, from which pooled-over-site intervals follow
-(a stratified bootstrap). Local-only models are one per training site: with ``loso``
-the test site averages their metrics (replicate by replicate); with ``within`` it uses
-its own.
+A test site keeps its predictions and bootstrap replicates in its own job and releases
+per model and metric only the estimate, its 95% percentile-bootstrap interval (patients
+resampled within the site with weights drawn from the site's secret key), the bootstrap
+standard error and the pooling weight, rounded to 4 decimals; pooled intervals follow
+from the sites' estimates and standard errors. Calibration groups (merged until each
+holds ``min_cell_count`` patients, ties included) and life tables are released for one
+model declared before evaluation, in the ``loso`` design. Local-only models are one per
+training site: with ``loso`` the test site averages their metrics (replicate by
+replicate); with ``within`` it uses its own.
 """
 
 from __future__ import annotations
@@ -66,11 +69,10 @@ def survival_function(model, x: np.ndarray, bin_edges: list[float], horizon: flo
 
 @dataclass
 class SiteEvaluation:
-    """What one test site writes: metrics, replicates and calibration groups (shared)
+    """What one test site writes: metrics, calibration groups and life tables (shared)
     and its predictions (private)."""
 
     metrics: pd.DataFrame
-    replicates: pd.DataFrame
     calibration: pd.DataFrame
     life_tables: pd.DataFrame
     predictions: pd.DataFrame
@@ -87,6 +89,7 @@ def evaluate_site(
     disease: str,
     site_id: str,
     randomness: SiteRandomness,
+    declared: tuple[str, str, str],
     risk_thresholds: tuple[float, ...] = (0.2, 0.5),
     km_step: float = 0.5,
 ) -> SiteEvaluation:
@@ -97,6 +100,10 @@ def evaluate_site(
         patients: the site's harmonised patients (all rows; the fold picks the subset).
         scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
         randomness: the site's draws (its secret key): the bootstrap weights come from it.
+        declared: (strategy, epsilon, seed) of the one model whose calibration groups and
+            life tables the site releases, declared before evaluation, in the ``loso``
+            design only: a second release on the same patients could differ from it by
+            one patient, and their difference would describe that patient.
         risk_thresholds: predicted-risk cut points (at the calibration horizon) of the
             risk groups of the released life tables (Kaplan-Meier figure).
         km_step: interval of the life tables (years).
@@ -138,9 +145,11 @@ def evaluate_site(
                 values, groups = evaluate_risk(outcome, risk, survival, settings)
                 horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[:, 0]
             per_model.append(values)
-            calibration += [{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id, **g.__dict__} for g in groups]
             predictions.append(pd.DataFrame({**keys, "patient_id": reference.patient_id, "risk": risk, "predicted_risk_horizon": horizon_risk}))
-            if strategy != "local" and not binary:  # one model per run: its risk groups have one meaning
+            if design != "loso" or (strategy, epsilon, str(seed)) != tuple(map(str, declared)) or len(runs) > 1:
+                continue  # calibration groups and life tables: the declared model only
+            calibration += [{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id, **g.__dict__} for g in groups]
+            if not binary:
                 table = life_table(outcome.time, outcome.event, risk_groups(horizon_risk, list(risk_thresholds)), km_step,
                                    stats["horizon"], settings.min_cell_count)  # fmt: skip
                 life_tables.append(table.assign(**{"disease": disease, "endpoint": endpoint, **keys, "test_site": site_id}))
@@ -156,9 +165,7 @@ def evaluate_site(
         known = np.isfinite(risk)
         if binary:
             probability = None if probability_column is None else by_patient[probability_column].to_numpy(dtype=float)
-            values, groups = evaluate_binary(outcome, np.nan_to_num(risk), probability, settings, subset=known)
-            calibration += [{"disease": disease, "endpoint": endpoint, "design": design, "strategy": name, "epsilon": None, "seed": None,
-                             "trained_on": "", "test_site": site_id, **g.__dict__} for g in groups]  # fmt: skip
+            values, _ = evaluate_binary(outcome, np.nan_to_num(risk), probability, settings, subset=known)
         else:
             values, _ = evaluate_risk(outcome, np.nan_to_num(risk), None, settings, subset=known)
         for v in values:
@@ -169,19 +176,18 @@ def evaluate_site(
     )
     km = pd.concat(life_tables, ignore_index=True) if life_tables else pd.DataFrame(columns=LIFE_TABLE_COLUMNS)
     km = km.reindex(columns=["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site"] + LIFE_TABLE_COLUMNS)
-    return SiteEvaluation(*_tables(results, base), calibration, km, pd.concat(predictions, ignore_index=True))
+    return SiteEvaluation(_metric_table(results, base), calibration, km, pd.concat(predictions, ignore_index=True))
 
 
-def _tables(results, base: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    metric_rows, replicate_rows = [], []
+def _metric_table(results, base: dict) -> pd.DataFrame:
+    """The released metrics: per model and metric the estimate, its interval, its bootstrap
+    standard error and its pooling weight, rounded; never a bootstrap replicate."""
+    rows = []
     for keys, values in results:
         for v in values:
-            metric_rows.append({**base, **keys, "metric": v.metric, "value": v.value, "ci_low": v.ci_low,
-                                "ci_high": v.ci_high, "note": v.note, "weight": v.weight})  # fmt: skip
-            replicate_rows.append(pd.DataFrame({**{k: base[k] for k in ("disease", "endpoint", "design", "test_site")}, **keys, "metric": v.metric,
-                                                "replicate": np.arange(len(v.replicates)), "value": v.replicates,
-                                                "weight": v.replicate_weights}))  # fmt: skip
-    metrics = pd.DataFrame(metric_rows)[METRIC_COLUMNS + ["weight"]]
-    return metrics, pd.concat(replicate_rows, ignore_index=True)
+            rows.append({**base, **keys, "metric": v.metric, "value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high,
+                         "se": v.se, "note": v.note, "weight": v.weight})  # fmt: skip
+    metrics = pd.DataFrame(rows)[METRIC_COLUMNS + ["weight"]]
+    return metrics.round({c: DIGITS for c in ("value", "ci_low", "ci_high", "se")})
 
 

@@ -24,7 +24,7 @@ from fedheme.federated.config import TrainConfig
 from fedheme.federated.design import DesignMatrix
 from fedheme.models.lightning import build_model
 from fedheme.models.losses import logistic_hazard_loss
-from fedheme.privacy.accounting import Mechanism, calibrate_noise, default_delta, epsilon_of
+from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
 from fedheme.privacy.randomness import SiteRandomness
 
 
@@ -40,6 +40,9 @@ class Client:
         device: where the local model and data live (a GPU when present and asked for).
         randomness: the site's draws for this run (its key and the run's identity); with
             operating-system randomness, DP noise uses Opacus' ``secure_mode``.
+        released_n: the site's patient count as it released it (noisy under DP): the
+            sample rate q = batch_size / released_n, so q and the steps per round, which
+            the ledger publishes, reveal nothing the release did not.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class Client:
         device: torch.device = torch.device("cpu"),
         *,
         randomness: SiteRandomness,
+        released_n: float,
     ):
         self.site_id = site_id
         self.randomness = randomness
@@ -62,10 +66,10 @@ class Client:
         self.dataset = TensorDataset(
             *(torch.from_numpy(a).to(device) for a in (data.x, data.bin_index, data.event))
         )
-        self.sample_rate = min(1.0, config.batch_size / self.n)
+        self.sample_rate = min(1.0, config.batch_size / max(released_n, 1.0))
         # Opacus' Poisson sampler runs int(1 / q) steps per epoch
         self.steps_per_round = config.local_epochs * int(1 / self.sample_rate)
-        self.delta = config.delta if config.delta is not None else default_delta(self.n)
+        self.delta = config.delta
         self.releases = [m for m in releases if m.steps > 0]
         self.accountant = RDPAccountant()
         self.accountant.history = [(m.noise_multiplier, m.sample_rate, m.steps) for m in self.releases]
@@ -76,11 +80,15 @@ class Client:
 
     def history(self) -> list[Mechanism]:
         """Every mechanism this site has run so far (releases, then DP-SGD steps)."""
-        names = [m.name for m in self.releases]
         out = []
         for i, (sigma, q, steps) in enumerate(self.accountant.history):
-            out.append(Mechanism(names[i] if i < len(names) else "dp-sgd", sigma, q, steps))
+            made = self.releases[i] if i < len(self.releases) else None
+            out.append(Mechanism(made.name, sigma, q, steps, made.release) if made else Mechanism("dp-sgd", sigma, q, steps))
         return out
+
+    def training_summary(self, rounds: int) -> Mechanism:
+        """What a run without DP did with the site's patients (a non-private release)."""
+        return Mechanism("non-private training", 0.0, self.sample_rate, rounds * self.steps_per_round)
 
     def update_fingerprint(self, digest) -> None:
         """Feed the site's id, data and releases into ``digest`` (a hashlib object), so a

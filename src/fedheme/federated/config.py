@@ -28,7 +28,7 @@ class TrainConfig:
         mu: FedProx proximal weight.
         server_lr, beta1, beta2, tau: FedAdam server optimiser.
         dropout: probability that a site skips a round.
-        delta: per-site delta; None gives 1 / (10 n_site).
+        delta: per-site delta, a public value (never a function of a site's size).
         model: 'linear' or 'mlp'.
         seed: seed of everything random in the run.
     """
@@ -46,7 +46,7 @@ class TrainConfig:
     beta2: float = 0.99
     tau: float = 1e-3
     dropout: float = 0.0
-    delta: float | None = None
+    delta: float = 1e-5
     model: str = "linear"
     seed: int = 1
 

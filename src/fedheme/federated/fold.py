@@ -29,7 +29,7 @@ from fedheme.federated.config import DesignSettings, TrainConfig
 from fedheme.federated.design import DesignMatrix, design_matrix
 from fedheme.federated.server import combine_releases, run_federated
 from fedheme.privacy.accounting import Mechanism
-from fedheme.privacy.ledger import LEDGER_COLUMNS, ledger_rows
+from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
 from fedheme.privacy.randomness import SiteRandomness, joint_randomness
 
 BASELINES = ("pooled", "local")
@@ -97,7 +97,8 @@ def train_fold(
 
     Returns:
         (bundle, ledger, rounds): the model bundle (see :mod:`fedheme.models.bundle`), the privacy
-        ledger rows, and the training loss of every round.
+        ledger rows, and the global model's update norm of every round (with the training
+        loss of runs without DP only: a DP run's loss would be an unaccounted release).
     """
     torch.set_num_threads(1)
     n_bins = settings.bins(endpoint)
@@ -134,12 +135,12 @@ def train_fold(
                     if columns is not None:
                         pooled = replace(pooled, x=np.ascontiguousarray(pooled.x[:, columns]))
                     draws = joint_randomness([inputs.randomness[s] for s in members], endpoint, run, group_name)
-                    clients = [Client("pooled", pooled, config, n_bins, [], device, randomness=draws)]
+                    clients = [Client("pooled", pooled, config, n_bins, [], device, randomness=draws, released_n=float(len(pooled.event)))]
                     site_n = {"pooled": 1.0}
                 else:
                     clients = [
                         Client(s, designs[s], config, n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]], device,
-                               randomness=inputs.randomness[s].child(endpoint, run, group_name))
+                               randomness=inputs.randomness[s].child(endpoint, run, group_name), released_n=stats["site_n"][s])
                         for s in members
                     ]
                     site_n = {s: stats["site_n"][s] for s in members}
@@ -152,12 +153,17 @@ def train_fold(
                      "max_site_epsilon": max(c.epsilon() for c in clients), "columns": columns,
                      "weights": {k: v.detach().cpu().clone() for k, v in state.weights.items()}}
                 )  # fmt: skip
+                identity = {"run": f"{run}_{group_name}", "strategy": strategy, "target_epsilon": epsilon_label(epsilon), "seed": seed}
                 for c in clients:
-                    note = "no DP (epsilon = inf): exact releases, plain SGD" if not config.private else ""
-                    ledger += ledger_rows(f"{run}_{group_name}", c.site_id, c.history(), c.delta, note)
+                    if config.private:
+                        ledger += ledger_rows(identity, c.site_id, c.history(), c.delta)
+                    else:  # every run is listed: a run without DP is a non-private release
+                        for site in members if strategy in ("pooled", "markers") else [c.site_id]:
+                            ledger += ledger_rows(identity, site, [c.training_summary(config.rounds)], c.delta,
+                                                  "no DP (epsilon = inf): exact releases, plain SGD")  # fmt: skip
                 rounds += [{"run": f"{run}_{group_name}", "strategy": strategy, "epsilon": epsilon_label(epsilon), "seed": seed, **row} for row in state.log]
     bundle = {
         "fold": inputs.fold, "endpoint": endpoint, "model": base.model, "n_features": n_features, "n_bins": n_bins,
         "stats": {mode: stats for mode, (stats, _) in prepared.items()}, "runs": runs,
     }  # fmt: skip
-    return bundle, pd.DataFrame(ledger, columns=LEDGER_COLUMNS), pd.DataFrame(rounds)
+    return bundle, pd.DataFrame(ledger, columns=RUN_LEDGER_COLUMNS), pd.DataFrame(rounds)

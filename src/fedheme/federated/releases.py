@@ -33,6 +33,7 @@ def training_release(
     site_id: str,
     noise_multipliers: dict[str, float],
     rng: np.random.Generator,
+    release: str = "training_release",
 ) -> dict:
     """The aggregates one site releases before training (noisy when multipliers > 0).
 
@@ -41,6 +42,7 @@ def training_release(
         noise_multipliers: ``numeric``, ``binary`` and ``histogram`` noise multipliers
             (noise sd / L2 sensitivity); 0 releases exact values.
         rng: the site's noise source.
+        release: the release's name in the site's privacy history.
 
     Returns:
         JSON-ready dict with the released values and the ``mechanisms`` to account for.
@@ -70,7 +72,7 @@ def training_release(
     for part, (values, sensitivity) in parts.items():
         sigma = float(noise_multipliers[part])
         released[part] = gaussian_release(values, sensitivity, sigma, rng).tolist()
-        mechanisms.append(Mechanism(f"gaussian-{part}-aggregates", sigma, 1.0, 1 if sigma > 0 else 0).__dict__)
+        mechanisms.append(Mechanism(f"gaussian-{part}-aggregates", sigma, 1.0, 1 if sigma > 0 else 0, release).__dict__)
     cells = len(histograms[0]) if histograms else 0
     return {
         "site_id": site_id,

@@ -121,6 +121,7 @@ def run_federated(
             updates.append(({k: new_weights[k] for k in state.weights}, site_n[client.site_id]))
             losses.append(loss)
         delta = _aggregate(updates, state.weights)
+        before = {k: v.clone() for k, v in state.weights.items()}
         if config.strategy == "fedadam":
             for k, d in delta.items():
                 g = -d
@@ -132,7 +133,13 @@ def run_federated(
             state.weights = {k: state.weights[k] + delta[k] for k in state.weights}
         state.round = round_index
         state.accountants = {c.site_id: list(c.accountant.history) for c in clients}
-        state.log.append({"round": round_index, "sites": len(present), "mean_train_loss": float(np.mean(losses))})
+        # the global model's change: post-processing of the sites' (DP) updates; the sites'
+        # training loss is an exact function of their patients, so only runs without DP log it
+        norm = float(torch.sqrt(sum(((state.weights[k] - before[k]) ** 2).sum() for k in state.weights)))
+        entry = {"round": round_index, "sites": len(present), "update_norm": norm}
+        if not config.private:
+            entry["mean_train_loss"] = float(np.mean(losses))
+        state.log.append(entry)
         if checkpoint is not None:
             with atomic_path(checkpoint) as tmp:
                 torch.save(state, tmp)

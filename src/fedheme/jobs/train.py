@@ -25,7 +25,8 @@ def training_release_job(*, patients, disease: dict, training: dict, site_id: st
     rows = subset_rows(pd.read_parquet(patients), subset)
     noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
     rng = site_randomness(Path(patients).parent, randomness, "release", subset, mode, seed).numpy()
-    write_json(out, training_release(rows, DesignSettings.from_config(disease, training), site_id, noise, rng))
+    settings = DesignSettings.from_config(disease, training)
+    write_json(out, training_release(rows, settings, site_id, noise, rng, release=f"training_release_{subset}"))
 
 
 def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, patients: dict, releases: dict,
@@ -61,6 +62,19 @@ def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, p
     write_tsv(out_rounds, rounds)
 
 
-def privacy_ledger_job(*, ledgers: list, out) -> None:
-    """Stack every fold's privacy ledger into one table (across sites: released rows only)."""
-    write_tsv(out, pd.concat([pd.read_csv(p, sep="\t") for p in ledgers], ignore_index=True))
+def privacy_ledger_job(*, ledgers: list, keys: list[dict], out) -> None:
+    """Stack every fold's privacy ledger, with its disease, endpoint and fold, into the
+    study's ledger (across sites: released rows only)."""
+    from fedheme.privacy.ledger import LEDGER_COLUMNS
+
+    frames = [pd.read_csv(p, sep="\t", dtype={"target_epsilon": str, "release": str}, keep_default_na=False, na_values=[""]).assign(**k)
+              for p, k in zip(ledgers, keys)]  # fmt: skip
+    write_tsv(out, pd.concat(frames, ignore_index=True)[LEDGER_COLUMNS])
+
+
+def study_budget_job(*, ledger, non_private_releases: dict[str, list[str]], out) -> None:
+    """Each site's epsilon over the whole study (see :mod:`fedheme.privacy.study`)."""
+    from fedheme.privacy.study import study_budget
+
+    table = pd.read_csv(ledger, sep="\t", dtype={"target_epsilon": str, "release": str}, keep_default_na=False, na_values=[""])
+    write_tsv(out, study_budget(table, non_private_releases))

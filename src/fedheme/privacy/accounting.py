@@ -1,13 +1,10 @@
-"""Differential privacy bookkeeping: Gaussian releases, noise calibration and the ledger.
+"""Rényi-DP accounting (Opacus' ``RDPAccountant``) and noise calibration.
 
-Every site has one Rényi-DP accountant (Opacus' ``RDPAccountant``) for the whole run. Its
-history holds one entry per mechanism: each Gaussian release of preprocessing aggregates
-(sample rate 1, one step) and the DP-SGD steps of every round (Poisson sample rate q).
-The noise multiplier of DP-SGD is calibrated so that all entries together meet the target
-epsilon at the site's delta (default 1 / (10 n_site)).
-
-The ledger (one row per site and mechanism) holds everything needed to recompute epsilon:
-noise multiplier, sample rate, steps, accountant and delta.
+Every site has one accountant per run. Its history holds one entry per mechanism: each
+Gaussian release of preprocessing aggregates (sample rate 1, one step) and the DP-SGD
+steps of every round (Poisson sample rate q). The noise multiplier of DP-SGD is calibrated
+so that all entries together meet the run's target epsilon at the public delta; the study
+total of a site composes every run (:mod:`fedheme.privacy.study`).
 """
 
 from __future__ import annotations
@@ -17,17 +14,21 @@ from dataclasses import dataclass
 
 
 ACCOUNTANT = "rdp"
-LEDGER_COLUMNS = ["run", "site", "mechanism", "noise_multiplier", "sample_rate", "steps", "accountant", "epsilon", "delta", "note"]
 
 
 @dataclass(frozen=True)
 class Mechanism:
-    """One entry of a site's privacy history (noise_multiplier = noise sd / L2 sensitivity)."""
+    """One entry of a site's privacy history (noise_multiplier = noise sd / L2 sensitivity).
+
+    ``release`` names the shared release a mechanism made (e.g. ``training_release_all``):
+    every run that uses the release lists it, and a study composes it once.
+    """
 
     name: str
     noise_multiplier: float
     sample_rate: float
     steps: int
+    release: str = ""
 
 
 def epsilon_of(history: list[Mechanism], delta: float) -> float:
@@ -66,10 +67,5 @@ def calibrate_noise(target_epsilon: float, delta: float, sample_rate: float, ste
         mid = (low + high) / 2
         low, high = (mid, high) if total(mid) > target_epsilon else (low, mid)
     return high
-
-
-def default_delta(n: int) -> float:
-    """delta = 1 / (10 n): well below 1/n, so no single patient is likely to be exposed."""
-    return 1.0 / (10 * max(n, 1))
 
 

@@ -186,7 +186,7 @@ def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[
     table = calibration[(calibration["endpoint"] == endpoint) & (calibration["design"] == design)]
     runs = [r for r in runs if ((table["strategy"] == r[0]) & (table["epsilon"].astype(str) == str(r[1]))).any()]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, max(len(runs), 1), figsize=(2.9 * max(len(runs), 1), 3.1), layout="constrained", squeeze=False)
+        fig, axes = plt.subplots(1, max(len(runs), 1), figsize=(max(2.9 * len(runs), 4.0), 3.6), layout="constrained", squeeze=False)
         for ax, (strategy, epsilon) in zip(axes[0], runs):
             rows = table[(table["strategy"] == strategy) & (table["epsilon"].astype(str) == str(epsilon))]
             rows = rows[rows["seed"].astype(str) == sorted(rows["seed"].astype(str).unique())[0]]
@@ -200,13 +200,14 @@ def plot_calibration(calibration: pd.DataFrame, endpoint: str, runs: list[tuple[
             ax.set_xlabel("predicted probability" if horizon is None else f"predicted {horizon:g}-year risk")
         axes[0][0].set_ylabel("observed proportion" if horizon is None else f"observed {horizon:g}-year risk (Kaplan-Meier)")
         when = "" if horizon is None else f" at {horizon:g} years"
-        fig.suptitle(f"Calibration{when}, {endpoint.upper()}: risk groups of each held-out site", fontsize=8)
+        fig.suptitle(f"Calibration{when}, {endpoint.upper()}:\nrisk groups of each held-out site", fontsize=8)
         save_figure(fig, png, pdf)
 
 
 def plot_convergence(rounds: pd.DataFrame, endpoint: str, png, pdf) -> None:
-    """Mean training loss per patient by round for each strategy and epsilon, averaged
-    over folds and seeds (local-only: over its site models)."""
+    """Norm of the global model's update by round for each strategy and epsilon, averaged
+    over folds and seeds (local-only: over its site models). The update is what the
+    server sees (post-processing of DP updates); a DP run's training loss is not released."""
     table = rounds[rounds["endpoint"] == endpoint]
     epsilons = sorted(table["epsilon"].astype(str).unique(), key=lambda e: -_epsilon_value(e))
     with plt.rc_context(STYLE):
@@ -214,11 +215,13 @@ def plot_convergence(rounds: pd.DataFrame, endpoint: str, png, pdf) -> None:
         for ax, epsilon in zip(axes[0], epsilons):
             rows = table[table["epsilon"].astype(str) == epsilon]
             for strategy, here in rows.groupby("strategy", sort=False):
-                curve = here.groupby("round")["mean_train_loss"].mean()
+                curve = here.groupby("round")["update_norm"].mean()
                 ax.plot(curve.index, curve.to_numpy(), color=STRATEGY_COLOURS.get(strategy, "#555555"), lw=1, label=STRATEGY_NAMES.get(strategy, strategy))
             ax.set_title(epsilon_text(epsilon))
             ax.set_xlabel("round")
-        axes[0][0].set_ylabel("training loss per patient (sites' mean)")
+        axes[0][0].set_ylabel("L2 norm of the global update")
+        for ax in axes[0]:
+            ax.set_yscale("log")
         handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels())}
         axes[0][0].legend(handles.values(), handles.keys(), frameon=False, fontsize=6)
         fig.suptitle(f"Convergence, {endpoint.upper()}: mean over folds and seeds", fontsize=8)
@@ -245,8 +248,8 @@ def draw_figure(name: str, table: pd.DataFrame, *, endpoint: str, binary: bool, 
     elif name == "km_risk_groups":
         plot_km_by_risk(table, endpoint, strategy, private, min_cell_count, png, pdf)
     elif name == "calibration":
-        runs = [("pooled", "inf"), (strategy, "inf")] + ([(strategy, private)] if finite else [])
-        plot_calibration(table, endpoint, runs, None if binary else calibration_years, png, pdf)
+        # the sites release calibration groups of one declared model (fedheme.evaluation.tables)
+        plot_calibration(table, endpoint, [(strategy, private)], None if binary else calibration_years, png, pdf)
     elif name == "convergence":
         plot_convergence(table, endpoint, png, pdf)
     else:

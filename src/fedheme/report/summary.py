@@ -44,8 +44,27 @@ def _label(strategy: str, epsilon) -> str:
     return f"{strategy}, ε = ∞" if epsilon == "inf" else f"{strategy}, ε = {epsilon}"
 
 
-def summary_markdown(table: pd.DataFrame, confidence: float = 0.95) -> str:
-    """Markdown summary of a tidy metrics table (see :func:`fedheme.evaluation.metrics_table`)."""
+def privacy_markdown(study: pd.DataFrame) -> list[str]:
+    """The study-level privacy section: per site, the runs, the composed epsilon of its DP
+    mechanisms (and its independent recomputation) and the study total."""
+    lines = ["## Privacy: epsilon per site over the whole study", "",
+             "Each DP run meets its own target epsilon (the ledger's per-run rows). Over the study a site's "
+             "releases compose: `epsilon_dp` is every DP mechanism of the site (each release once, every DP-SGD "
+             "step of every run) composed by Rényi DP at the public delta, recomputed with Google's dp-accounting "
+             "(RDP; PLD, tighter). `epsilon_study` is infinite where the site's patients were also released "
+             "without noise (research mode: public or simulated data).", "",
+             "| disease | site | runs (DP / none) | epsilon_dp | dp-accounting RDP / PLD | epsilon_study | released without noise |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for row in study.itertuples(index=False):
+        lines.append(f"| {row.disease} | {row.site} | {row.dp_runs} / {row.non_private_runs} | {row.epsilon_dp:.2f} | "
+                     f"{row.epsilon_dp_rdp_dp_accounting:.2f} / {row.epsilon_dp_pld_dp_accounting:.2f} | "
+                     f"{'∞' if math.isinf(row.epsilon_study) else f'{row.epsilon_study:.2f}'} | {row.non_private or '–'} |")  # fmt: skip
+    return lines + [""]
+
+
+def summary_markdown(table: pd.DataFrame, confidence: float = 0.95, study: pd.DataFrame | None = None) -> str:
+    """Markdown summary of a tidy metrics table (see :func:`fedheme.evaluation.pooling.metrics_table`),
+    with the study-level privacy of every site when ``study`` is given."""
     level = f"{confidence:.0%}"
     lines = [
         "# fedheme: validation summary",
@@ -83,4 +102,6 @@ def summary_markdown(table: pd.DataFrame, confidence: float = 0.95) -> str:
                 cells.append("NA" if here["value"].isna().all() else f"{here['value'].mean():.3f}")
             lines.append(f"| {_label(strategy, epsilon)} | " + " | ".join(cells) + " |")
         lines.append("")
+    if study is not None:
+        lines += privacy_markdown(study)
     return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""A site's privacy over the whole study: everything it released, composed.
+
+Per-run epsilons (the ledger's ``epsilon``) hold for one run. An adversary holds every
+release of the study, so for each site this module composes, with one Rényi-DP
+accountant, every DP mechanism the site ran: each shared release once (many runs reuse
+it) and every DP-SGD step of every run, fold, strategy, epsilon, seed and endpoint. The
+total is recomputed independently with Google's ``dp-accounting`` (its RDP accountant and
+its privacy-loss-distribution accountant) by :mod:`fedheme.privacy.independent`.
+
+Releases without noise (runs with epsilon = inf, exact training releases, descriptive
+aggregates, evaluation metrics in ``research`` mode) make the study total infinite for
+that site: ``epsilon_study`` says so, beside ``epsilon_dp``, the composition of the DP
+mechanisms alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from fedheme.privacy.accounting import epsilon_of
+from fedheme.privacy.independent import independent_epsilons
+from fedheme.privacy.ledger import history_of
+
+STUDY_COLUMNS = ["disease", "site", "runs", "dp_runs", "non_private_runs", "releases", "dp_sgd_steps", "delta",
+                 "epsilon_dp", "epsilon_dp_rdp_dp_accounting", "epsilon_dp_pld_dp_accounting", "non_private",
+                 "epsilon_study"]  # fmt: skip
+NON_PRIVATE_TRAINING = "non-private training"
+
+
+def site_history(rows: pd.DataFrame) -> list:
+    """The DP mechanisms of one site's ledger rows: each release once, every DP-SGD step."""
+    releases = rows[rows["release"].fillna("") != ""].drop_duplicates(["release", "mechanism"])
+    steps = rows[rows["mechanism"] == "dp-sgd"]
+    return history_of(releases) + history_of(steps)
+
+
+def study_budget(ledger: pd.DataFrame, non_private_releases: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per (disease, site): the composed epsilon of everything it released.
+
+    Args:
+        ledger: the study's ledger (every fold of every disease).
+        non_private_releases: disease -> the kinds of release made without noise for every
+            site of that disease (besides the runs without DP, which the ledger lists).
+    """
+    out = []
+    for (disease, site), rows in ledger.groupby(["disease", "site"], sort=True):
+        deltas = rows["delta"].unique()
+        if len(deltas) != 1:
+            raise ValueError(f"{disease} {site}: one public delta per study, the ledger has {sorted(deltas)}")
+        delta = float(deltas[0])
+        history = site_history(rows)
+        exact_runs = rows.loc[rows["mechanism"] == NON_PRIVATE_TRAINING, "run"].nunique()
+        kinds = list(non_private_releases.get(disease, []))
+        if exact_runs:
+            kinds.insert(0, f"{exact_runs} runs without DP (exact releases, plain SGD)")
+        epsilon = epsilon_of(history, delta) if history else 0.0
+        independent = independent_epsilons(history, delta)
+        out.append({
+            "disease": disease, "site": site, "runs": rows["run"].nunique(), "dp_runs": rows.loc[rows["mechanism"] == "dp-sgd", "run"].nunique(),
+            "non_private_runs": exact_runs, "releases": rows.loc[rows["release"].fillna("") != "", "release"].nunique(),
+            "dp_sgd_steps": int(rows.loc[rows["mechanism"] == "dp-sgd", "steps"].sum()), "delta": delta, "epsilon_dp": epsilon,
+            "epsilon_dp_rdp_dp_accounting": independent["rdp"], "epsilon_dp_pld_dp_accounting": independent["pld"],
+            "non_private": "; ".join(kinds), "epsilon_study": math.inf if kinds else epsilon,
+        })  # fmt: skip
+    return pd.DataFrame(out, columns=STUDY_COLUMNS)
