@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fedheme.federated.config import DesignSettings, TrainConfig
@@ -109,3 +110,21 @@ def test_the_ledger_does_not_reveal_a_site_size(fold):
         solved = 16 / rows["sample_rate"].iloc[0]
         assert solved == pytest.approx(releases["dp"][site]["numeric"][0])
         assert abs(solved - n) > 0.5, f"{site}: the ledger's sample rate gives n = {n}"
+
+
+def test_the_study_budget_survives_the_ledger_files(fold, tmp_path):
+    """Through the jobs: each fold's ledger TSV, the study ledger, then the study budget: an
+    empty release column read back must not turn DP-SGD rows into releases."""
+    from fedheme.io import write_tsv
+    from fedheme.jobs.train import privacy_ledger_job, read_ledger, study_budget_job
+
+    _, _, _, ledger, _ = fold
+    write_tsv(tmp_path / "fold.tsv", ledger.drop(columns=["disease", "endpoint", "fold"]))
+    privacy_ledger_job(ledgers=[tmp_path / "fold.tsv"], keys=[{"disease": "mds", "endpoint": "os", "fold": "loso-s3"}], out=tmp_path / "ledger.tsv")
+    dp_only = read_ledger(tmp_path / "ledger.tsv").query("target_epsilon == '2'")
+    write_tsv(tmp_path / "dp.tsv", dp_only)
+    study_budget_job(ledger=tmp_path / "dp.tsv", non_private_releases={}, out=tmp_path / "study.tsv")
+    study = pd.read_csv(tmp_path / "study.tsv", sep="\t")
+    direct = study_budget(dp_only, {})
+    assert np.isfinite(study["epsilon_dp"]).all() and (study["releases"] == 1).all()
+    assert study["epsilon_dp"].tolist() == pytest.approx(direct["epsilon_dp"].tolist(), rel=1e-6)

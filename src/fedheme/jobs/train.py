@@ -67,14 +67,17 @@ def privacy_ledger_job(*, ledgers: list, keys: list[dict], out) -> None:
     study's ledger (across sites: released rows only)."""
     from fedheme.privacy.ledger import LEDGER_COLUMNS
 
-    frames = [pd.read_csv(p, sep="\t", dtype={"target_epsilon": str, "release": str}, keep_default_na=False, na_values=[""]).assign(**k)
-              for p, k in zip(ledgers, keys)]  # fmt: skip
+    frames = [read_ledger(p).assign(**k) for p, k in zip(ledgers, keys)]
     write_tsv(out, pd.concat(frames, ignore_index=True)[LEDGER_COLUMNS])
+
+
+def read_ledger(path) -> pd.DataFrame:
+    """A ledger TSV with its text columns as written (an empty release or note stays empty)."""
+    return pd.read_csv(path, sep="\t", dtype={"target_epsilon": str, "seed": str, "release": str, "note": str}, keep_default_na=False)
 
 
 def study_budget_job(*, ledger, non_private_releases: dict[str, list[str]], out) -> None:
     """Each site's epsilon over the whole study (see :mod:`fedheme.privacy.study`)."""
     from fedheme.privacy.study import study_budget
 
-    table = pd.read_csv(ledger, sep="\t", dtype={"target_epsilon": str, "release": str}, keep_default_na=False, na_values=[""])
-    write_tsv(out, study_budget(table, non_private_releases))
+    write_tsv(out, study_budget(read_ledger(ledger), non_private_releases))

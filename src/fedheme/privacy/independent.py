@@ -5,8 +5,9 @@ subsampled at rate q when q < 1, self-composed over its steps; the history is th
 composition. Two accountants of ``dp-accounting`` bound its epsilon at delta: the Rényi-DP
 accountant (Mironov 2017; Mironov, Talwar and Zhang 2019: the same analysis Opacus uses,
 with another order grid) and the privacy-loss-distribution accountant (Koskela et al.
-2020; Doroshenko et al. 2022), which is tighter. A total that Opacus states above what
-either finds is at worst conservative; one below the RDP bound would be a bug.
+2020; Doroshenko et al. 2022), which is tighter. The two RDP totals differ by a few
+percent (other orders, another conversion to (epsilon, delta)); a total Opacus states below
+the PLD bound would be a bug.
 """
 
 from __future__ import annotations

@@ -35,9 +35,16 @@ def ledger_rows(run: dict, site: str, history: list[Mechanism], delta: float, no
     ]  # fmt: skip
 
 
+def released_by(rows: pd.DataFrame) -> pd.Series:
+    """The ``release`` of each row, empty for a mechanism that is not a shared release."""
+    if "release" not in rows:
+        return pd.Series("", index=rows.index)
+    return rows["release"].fillna("").astype(str).replace("NA", "")
+
+
 def history_of(rows: pd.DataFrame) -> list[Mechanism]:
     """The mechanisms of ledger rows."""
-    release = rows["release"].fillna("") if "release" in rows else pd.Series("", index=rows.index)
+    release = released_by(rows)
     return [Mechanism(r.mechanism, float(r.noise_multiplier), float(r.sample_rate), int(r.steps), str(rel))
             for r, rel in zip(rows.itertuples(), release)]  # fmt: skip
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from fedheme.privacy.accounting import epsilon_of
 from fedheme.privacy.independent import independent_epsilons
-from fedheme.privacy.ledger import history_of
+from fedheme.privacy.ledger import history_of, released_by
 
 STUDY_COLUMNS = ["disease", "site", "runs", "dp_runs", "non_private_runs", "releases", "dp_sgd_steps", "delta",
                  "epsilon_dp", "epsilon_dp_rdp_dp_accounting", "epsilon_dp_pld_dp_accounting", "non_private",
@@ -31,7 +31,7 @@ NON_PRIVATE_TRAINING = "non-private training"
 
 def site_history(rows: pd.DataFrame) -> list:
     """The DP mechanisms of one site's ledger rows: each release once, every DP-SGD step."""
-    releases = rows[rows["release"].fillna("") != ""].drop_duplicates(["release", "mechanism"])
+    releases = rows[released_by(rows) != ""].drop_duplicates(["release", "mechanism"])
     steps = rows[rows["mechanism"] == "dp-sgd"]
     return history_of(releases) + history_of(steps)
 
@@ -59,7 +59,7 @@ def study_budget(ledger: pd.DataFrame, non_private_releases: dict[str, list[str]
         independent = independent_epsilons(history, delta)
         out.append({
             "disease": disease, "site": site, "runs": rows["run"].nunique(), "dp_runs": rows.loc[rows["mechanism"] == "dp-sgd", "run"].nunique(),
-            "non_private_runs": exact_runs, "releases": rows.loc[rows["release"].fillna("") != "", "release"].nunique(),
+            "non_private_runs": exact_runs, "releases": rows.loc[released_by(rows) != "", "release"].nunique(),
             "dp_sgd_steps": int(rows.loc[rows["mechanism"] == "dp-sgd", "steps"].sum()), "delta": delta, "epsilon_dp": epsilon,
             "epsilon_dp_rdp_dp_accounting": independent["rdp"], "epsilon_dp_pld_dp_accounting": independent["pld"],
             "non_private": "; ".join(kinds), "epsilon_study": math.inf if kinds else epsilon,
