@@ -116,7 +116,8 @@ def test_the_study_budget_survives_the_ledger_files(fold, tmp_path):
     """Through the jobs: each fold's ledger TSV, the study ledger, then the study budget: an
     empty release column read back must not turn DP-SGD rows into releases."""
     from fedheme.io import write_tsv
-    from fedheme.jobs.train import privacy_ledger_job, read_ledger, study_budget_job
+    from fedheme.jobs.train import privacy_ledger_job, study_budget_job
+    from fedheme.privacy.ledger import read_ledger
 
     _, _, _, ledger, _ = fold
     write_tsv(tmp_path / "fold.tsv", ledger.drop(columns=["disease", "endpoint", "fold"]))

@@ -65,19 +65,15 @@ def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, p
 def privacy_ledger_job(*, ledgers: list, keys: list[dict], out) -> None:
     """Stack every fold's privacy ledger, with its disease, endpoint and fold, into the
     study's ledger (across sites: released rows only)."""
-    from fedheme.privacy.ledger import LEDGER_COLUMNS
+    from fedheme.privacy.ledger import LEDGER_COLUMNS, read_ledger
 
     frames = [read_ledger(p).assign(**k) for p, k in zip(ledgers, keys)]
     write_tsv(out, pd.concat(frames, ignore_index=True)[LEDGER_COLUMNS])
 
 
-def read_ledger(path) -> pd.DataFrame:
-    """A ledger TSV with its text columns as written (an empty release or note stays empty)."""
-    return pd.read_csv(path, sep="\t", dtype={"target_epsilon": str, "seed": str, "release": str, "note": str}, keep_default_na=False)
-
-
 def study_budget_job(*, ledger, non_private_releases: dict[str, list[str]], out) -> None:
     """Each site's epsilon over the whole study (see :mod:`fedheme.privacy.study`)."""
+    from fedheme.privacy.ledger import read_ledger
     from fedheme.privacy.study import study_budget
 
     write_tsv(out, study_budget(read_ledger(ledger), non_private_releases))

@@ -14,6 +14,7 @@ _EXPORTS = {
     "recompute_epsilon": "ledger",
     "RUN_LEDGER_COLUMNS": "ledger",
     "history_of": "ledger",
+    "read_ledger": "ledger",
     "is_small": "suppression",
     "count_pair": "suppression",
     "SiteRandomness": "randomness",

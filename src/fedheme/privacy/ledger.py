@@ -35,6 +35,11 @@ def ledger_rows(run: dict, site: str, history: list[Mechanism], delta: float, no
     ]  # fmt: skip
 
 
+def read_ledger(path) -> pd.DataFrame:
+    """A ledger TSV with its text columns as written (an empty release or note stays empty)."""
+    return pd.read_csv(path, sep="\t", dtype={"target_epsilon": str, "seed": str, "release": str, "note": str}, keep_default_na=False)
+
+
 def released_by(rows: pd.DataFrame) -> pd.Series:
     """The ``release`` of each row, empty for a mechanism that is not a shared release."""
     if "release" not in rows:

@@ -131,7 +131,7 @@ def plot_privacy_utility(metrics: pd.DataFrame, endpoint: str, png, pdf, metric:
             if np.isfinite(value):
                 ax.axhline(value, color=colour, ls=style, lw=1, label=f"{label} ({value:.3f})")
         ax.set_xticks([positions[e] for e in finite] + [positions[math.inf]], [f"{e:g}" for e in finite] + ["∞ (no DP)"])
-        ax.set_xlabel("per-site privacy budget ε (δ = 1/(10 n))")
+        ax.set_xlabel("per-site privacy budget ε of each run (public δ)")
         ax.set_ylabel(f"{metric_label(metric)}, pooled over held-out sites")
         ax.set_title(f"Privacy-utility, {endpoint.upper()}, leave one site out")
         ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(1, 1))
