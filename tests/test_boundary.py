@@ -159,7 +159,6 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.train.train_fold_job": SIMFED,
     "fedheme.jobs.train.privacy_ledger_job": CROSS,
     "fedheme.jobs.train.study_budget_job": CROSS,
-    "fedheme.jobs.evaluate.read_metric_tsv": SHARED,  # reads a released metrics TSV
     "fedheme.jobs.evaluate.evaluate_site_job": SITE,
     "fedheme.jobs.evaluate.metrics_table_job": CROSS,
     "fedheme.jobs.figures.convergence_table_job": CROSS,
@@ -790,20 +789,11 @@ def figure_arguments(job: PlannedJob, config: dict) -> dict:
     }  # fmt: skip
 
 
-def _non_private_releases(config: dict, disease: str) -> list[str]:
-    """As common.smk's non_private_releases() builds them (a copy: a change there fails the
-    byte comparison below until this follows)."""
-    cfg = config["diseases"][disease]
-    kinds = ["exact training releases"]
-    if cfg.get("kind", "iwgpm") == "iwgpm":
-        kinds.append("descriptive aggregates (site overview)")
-    return kinds + ["evaluation releases (metrics, calibration groups, life tables)"]
-
-
 def cross_site_call(job: PlannedJob, config: dict):
     """(job function, its input arguments, output argument -> path) of a planned cross-site
     job, built as its rule and script build them."""
     from fedheme.jobs import evaluate, figures, overview, train
+    from fedheme.privacy.study import non_private_release_kinds
     from fedheme.report.catalogue import FIGURES
 
     inputs, outputs = job.paths("input"), job.paths("output")
@@ -818,7 +808,7 @@ def cross_site_call(job: PlannedJob, config: dict):
         return train.privacy_ledger_job, {"ledgers": inputs, "keys": [{"disease": p[1], "endpoint": p[3], "fold": p[4]} for p in parts]}, out
     if job.rule == "study_budget":
         diseases = sorted(config["diseases"])
-        kinds = {d: _non_private_releases(config, d) for d in diseases}
+        kinds = {d: non_private_release_kinds(config["diseases"][d], exact_releases=True) for d in diseases}
         return train.study_budget_job, {"ledger": inputs[0], "non_private_releases": kinds}, out
     if job.rule == "metrics_table":  # named inputs, flattened in the plan in this order
         named = {kind: [p for p in inputs if p.endswith(f"_{kind}.{ext}")]

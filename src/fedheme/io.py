@@ -53,6 +53,12 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> None:
         frame.to_parquet(tmp, index=False)
 
 
+def read_run_table(path: str | Path) -> pd.DataFrame:
+    """A released TSV (metrics, calibration groups, life tables) with epsilon and seed kept
+    as labels ('inf', '3', '1'), not numbers."""
+    return pd.read_csv(path, sep="\t", dtype={"epsilon": "string", "seed": "string"}, keep_default_na=True)
+
+
 def write_tsv(path: str | Path, frame: pd.DataFrame) -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False, na_rep="NA", lineterminator="\n")

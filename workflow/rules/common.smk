@@ -219,16 +219,15 @@ def training_output_keys():
 def non_private_releases():
     """Per disease, the releases of every site's patients made without noise (besides the
     runs without DP, which the ledger lists): what makes a study total infinite."""
-    out = {}
-    for disease in DISEASES:
-        kinds = []
-        if "exact" in release_modes(disease):
-            kinds.append("exact training releases")
-        if kind_of(disease) == "iwgpm":
-            kinds.append("descriptive aggregates (site overview)")
-        kinds.append("evaluation releases (metrics, calibration groups, life tables)")
-        out[disease] = kinds
-    return out
+    from fedheme.privacy.study import non_private_release_kinds
+
+    return {
+        disease: non_private_release_kinds(
+            config["diseases"][disease],
+            exact_releases="exact" in release_modes(disease),
+        )
+        for disease in DISEASES
+    }
 
 
 def figure_params(name):

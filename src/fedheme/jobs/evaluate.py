@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedheme.io import write_parquet, write_text, write_tsv
-
-
-def read_metric_tsv(path) -> pd.DataFrame:
-    """A released metrics TSV with epsilon and seed kept as labels ('inf', '3', '1')."""
-    return pd.read_csv(path, sep="\t", dtype={"epsilon": "string", "seed": "string"}, keep_default_na=True)
+from fedheme.io import read_run_table, write_parquet, write_text, write_tsv
 
 
 def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: dict, training: dict, evaluation: dict,
@@ -47,8 +42,8 @@ def metrics_table_job(*, metrics: list, calibration: list, km: list, study, conf
     from fedheme.evaluation.pooling import metrics_table
     from fedheme.report.summary import summary_markdown
 
-    table = metrics_table([read_metric_tsv(p) for p in metrics], confidence)
+    table = metrics_table([read_run_table(p) for p in metrics], confidence)
     write_tsv(out_metrics, table)
     write_text(out_summary, summary_markdown(table, confidence, pd.read_csv(study, sep="\t", keep_default_na=False, na_values=["NA"])))
-    write_tsv(out_calibration, pd.concat([read_metric_tsv(p) for p in calibration], ignore_index=True))
-    write_tsv(out_km, pd.concat([read_metric_tsv(p) for p in km], ignore_index=True))
+    write_tsv(out_calibration, pd.concat([read_run_table(p) for p in calibration], ignore_index=True))
+    write_tsv(out_km, pd.concat([read_run_table(p) for p in km], ignore_index=True))

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedheme.io import write_text, write_tsv
-from fedheme.jobs.evaluate import read_metric_tsv
+from fedheme.io import read_run_table, write_text, write_tsv
 
 
 def convergence_table_job(*, rounds: list, keys: list[dict], out) -> None:
@@ -26,7 +25,7 @@ def figure_job(*, figure: str, table, disease: str, endpoint: str, binary: bool,
     disease from its released source table."""
     from fedheme.report.figures import draw_figure
 
-    rows = read_metric_tsv(table)
+    rows = read_run_table(table)
     if "disease" in rows.columns:
         rows = rows[rows["disease"] == disease]
     draw_figure(figure, rows, endpoint=endpoint, binary=binary, epsilons=[float(e) for e in training["epsilons"]],

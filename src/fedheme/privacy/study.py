@@ -29,6 +29,20 @@ STUDY_COLUMNS = ["disease", "site", "runs", "dp_runs", "non_private_runs", "rele
 NON_PRIVATE_TRAINING = "non-private training"
 
 
+def non_private_release_kinds(disease: dict, *, exact_releases: bool) -> list[str]:
+    """The releases of every site's patients a disease's study makes without noise, besides
+    the runs without DP (which the ledger lists): what makes a study total infinite.
+
+    Args:
+        disease: the disease's config block.
+        exact_releases: whether the grid has exact training releases (any epsilon = inf run).
+    """
+    kinds = ["exact training releases"] if exact_releases else []
+    if disease.get("kind", "iwgpm") == "iwgpm":
+        kinds.append("descriptive aggregates (site overview)")
+    return kinds + ["evaluation releases (metrics, calibration groups, life tables)"]
+
+
 def site_history(rows: pd.DataFrame) -> list:
     """The DP mechanisms of one site's ledger rows: each release once, every DP-SGD step."""
     releases = rows[released_by(rows) != ""].drop_duplicates(["release", "mechanism"])
