@@ -41,8 +41,9 @@ class Client:
         randomness: the site's draws for this run (its key and the run's identity); with
             operating-system randomness, DP noise uses Opacus' ``secure_mode``.
         released_n: the site's patient count as it released it (noisy under DP): the
-            sample rate q = batch_size / released_n, so q and the steps per round, which
-            the ledger publishes, reveal nothing the release did not.
+            sample rate is the public ``config.sample_rate`` or batch_size / released_n,
+            so q and the steps per round, which the ledger publishes, reveal nothing the
+            release did not.
     """
 
     def __init__(
@@ -66,9 +67,10 @@ class Client:
         self.dataset = TensorDataset(
             *(torch.from_numpy(a).to(device) for a in (data.x, data.bin_index, data.event))
         )
-        self.sample_rate = min(1.0, config.batch_size / max(released_n, 1.0))
-        # Opacus' Poisson sampler runs int(1 / q) steps per epoch
-        self.steps_per_round = config.local_epochs * int(1 / self.sample_rate)
+        self.sample_rate = config.sample_rate_for(released_n)
+        self.steps_per_round = config.steps_per_round(self.sample_rate)
+        # the expected batch (q times the released count): the step size is per average patient
+        self.expected_batch = max(1.0, self.sample_rate * released_n) if config.sample_rate else float(config.batch_size)
         self.delta = config.delta
         self.releases = [m for m in releases if m.steps > 0]
         self.accountant = RDPAccountant()
@@ -109,14 +111,14 @@ class Client:
         self.model = build_model(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed).to(self.device)
         # the loss is a sum over patients; dividing the learning rate by the expected batch
         # size makes each step move by the (noisy, clipped) mean patient gradient
-        step_size = cfg.lr / cfg.batch_size
+        step_size = cfg.lr / self.expected_batch
         if cfg.private:
             self.module = GradSampleModule(self.model, loss_reduction="sum")
             self.optimizer = DPOptimizer(
                 torch.optim.SGD(self.module.parameters(), lr=step_size),
                 noise_multiplier=self.noise_multiplier,
                 max_grad_norm=cfg.clip_norm,
-                expected_batch_size=cfg.batch_size,
+                expected_batch_size=max(1, round(self.expected_batch)),
                 loss_reduction="sum",
                 secure_mode=self.randomness.secure,
             )

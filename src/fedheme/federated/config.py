@@ -22,7 +22,10 @@ class TrainConfig:
         strategy: fedavg, fedprox or fedadam.
         epsilon: per-site target epsilon over the whole run; inf trains without DP.
         rounds, local_epochs: communication rounds; local passes over the data per round.
-        batch_size: expected (Poisson) batch size; sample rate q = batch_size / n_site.
+        batch_size: expected (Poisson) batch size; sample rate q = batch_size / the
+            site's released noisy count, unless ``sample_rate`` is given.
+        sample_rate: a public Poisson sampling rate q, the same at every site (required in
+            ``deployment`` mode: the study's privacy plan must be known before any release).
         lr: client learning rate (per average patient gradient).
         clip_norm: per-patient gradient clipping bound C (DP only).
         mu: FedProx proximal weight.
@@ -49,6 +52,7 @@ class TrainConfig:
     delta: float = 1e-5
     model: str = "linear"
     seed: int = 1
+    sample_rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -65,12 +69,24 @@ class TrainConfig:
             rounds=training["rounds"], local_epochs=training["local_epochs"], batch_size=training["batch_size"],
             lr=training["lr"], clip_norm=training["clip_norm"], mu=training["fedprox_mu"],
             server_lr=adam["server_lr"], beta1=adam["beta1"], beta2=adam["beta2"], tau=adam["tau"],
-            dropout=training["client_dropout"], delta=training["delta"], model=training["model"], **run,
+            dropout=training["client_dropout"], delta=training["delta"], model=training["model"],
+            sample_rate=training.get("sample_rate"), **run,
         )  # fmt: skip
 
     @property
     def private(self) -> bool:
         return math.isfinite(self.epsilon)
+
+    def sample_rate_for(self, released_n: float) -> float:
+        """Poisson sampling rate q at a site: the public ``sample_rate``, or
+        ``batch_size / released_n`` (its released, noisy count; never its true n)."""
+        if self.sample_rate is not None:
+            return float(self.sample_rate)
+        return min(1.0, self.batch_size / max(released_n, 1.0))
+
+    def steps_per_round(self, sample_rate: float) -> int:
+        """DP-SGD steps of one round: Opacus' Poisson sampler runs int(1 / q) per epoch."""
+        return self.local_epochs * int(1 / sample_rate)
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,11 @@ class DesignSettings:
         missing = [f for f in self.spec.numeric if f not in self.bounds]
         if missing:
             raise ValueError(f"training.feature_bounds has no bounds for numeric features {missing}")
+
+    @property
+    def release_parts(self) -> tuple[str, ...]:
+        """The parts of a site's training release: a binary endpoint has no time axis."""
+        return ("numeric", "binary") + (("histogram",) if self.survival_endpoints else ())
 
     @property
     def numeric_sensitivity(self) -> float:

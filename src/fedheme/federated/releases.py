@@ -23,7 +23,7 @@ from fedheme.data.features import model_features
 from fedheme.federated.config import DesignSettings
 from fedheme.federated.design import scaled_numeric
 from fedheme.models.timebins import event_histogram
-from fedheme.privacy.accounting import Mechanism
+from fedheme.privacy.plan import release_mechanisms
 from fedheme.privacy.mechanisms import gaussian_release
 
 
@@ -68,11 +68,11 @@ def training_release(
     }
     if histograms:  # a binary endpoint has no time axis to release
         parts["histogram"] = (np.concatenate(histograms), settings.histogram_sensitivity)
-    released, mechanisms = {}, []
+    assert tuple(parts) == settings.release_parts
+    released = {}
     for part, (values, sensitivity) in parts.items():
-        sigma = float(noise_multipliers[part])
-        released[part] = gaussian_release(values, sensitivity, sigma, rng).tolist()
-        mechanisms.append(Mechanism(f"gaussian-{part}-aggregates", sigma, 1.0, 1 if sigma > 0 else 0, release).__dict__)
+        released[part] = gaussian_release(values, sensitivity, float(noise_multipliers[part]), rng).tolist()
+    mechanisms = [m.__dict__ for m in release_mechanisms(noise_multipliers, settings.release_parts, release)]
     cells = len(histograms[0]) if histograms else 0
     return {
         "site_id": site_id,

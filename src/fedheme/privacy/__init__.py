@@ -1,6 +1,7 @@
 """Differential privacy: secret per-site randomness for every draw over patients, the
-Gaussian mechanism of releases, RDP accounting and noise calibration, the privacy ledger,
-and small-cell suppression of released counts."""
+Gaussian mechanism of releases, RDP accounting and noise calibration, the privacy ledger
+and the study budget, the study's plan and each site's study-wide accountant
+(``deployment`` mode), and small-cell suppression of released counts."""
 
 from fedheme._exports import lazy_exports
 
@@ -18,6 +19,13 @@ _EXPORTS = {
     "is_small": "suppression",
     "count_pair": "suppression",
     "SiteRandomness": "randomness",
+    "data_digest": "randomness",
+    "BudgetExceeded": "plan",
+    "Charge": "plan",
+    "check_plan": "plan",
+    "plan_study": "plan",
+    "SiteAccountant": "budget",
+    "site_accountant": "budget",
     "site_key": "randomness",
     "site_randomness": "randomness",
 }

@@ -7,7 +7,10 @@ weights, the within-site split) is seeded by ``HMAC-SHA256(site key, identity)``
   job on first use and kept in the site's private folder (``secret.key``, owner-only
   permissions); it is never written anywhere else and never crosses sites;
 * the identity: everything that tells one draw from another (endpoint, fold, strategy,
-  epsilon, seed, round, purpose, ...).
+  epsilon, seed, round, purpose, ...) and a fingerprint of the patient rows it applies to
+  (:func:`data_digest`): rerun on changed data (a patient added, corrected or withdrawn),
+  a release draws fresh noise instead of repeating the draw, whose difference between the
+  two releases would describe the patient.
 
 So nobody without the key can regenerate a draw (the config's seeds are public), no two
 runs share a draw (their identities differ), and the site reruns byte for byte as long as
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 #: The key's file name inside a site's private folder.
 KEY_FILE = "secret.key"
@@ -59,6 +63,13 @@ def site_key(private_dir: str | Path) -> bytes:
     if len(key) != KEY_BYTES:
         raise ValueError(f"{path}: a site key has {KEY_BYTES} bytes, this file {len(key)}")
     return key
+
+
+def data_digest(frame: pd.DataFrame) -> str:
+    """A fingerprint (16 hex digits) of patient rows, their columns and values: part of
+    the identity of every draw applied to them and of every charge to the site's budget."""
+    rows = pd.util.hash_pandas_object(frame, index=True).to_numpy()
+    return hashlib.sha256(rows.tobytes() + "\x1f".join(map(str, frame.columns)).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
