@@ -191,3 +191,103 @@ def _metric_table(results, base: dict) -> pd.DataFrame:
     return metrics.round({c: DIGITS for c in ("value", "ci_low", "ci_high", "se")})
 
 
+
+
+def _model_risk_at_horizon(bundle: dict, run: dict, x: np.ndarray, binary: bool, calibration_time: float, endpoint: str) -> np.ndarray:
+    """Each patient's predicted risk of the event by the calibration horizon (binary: the
+    event probability)."""
+    stats = bundle["stats"][run["mode"]]
+    model = bundle_model(bundle, run)
+    if binary:
+        with torch.no_grad():
+            return 1.0 - model.survival(torch.from_numpy(x)).numpy().astype(float)[:, 0]
+    survival = survival_function(model, x, stats["bin_edges"][endpoint], stats["horizon"])
+    return 1.0 - survival(np.array([calibration_time]))[:, 0]
+
+
+def evaluate_site_deployment(
+    *,
+    bundle: dict,
+    patients: pd.DataFrame,
+    scores: pd.DataFrame,
+    baselines: list[str],
+    design_settings: DesignSettings,
+    settings: EvaluationSettings,
+    disease: str,
+    site_id: str,
+    randomness: SiteRandomness,
+    declared: tuple[str, str, str],
+    noise_multiplier: float,
+    risk_edges: list[float],
+    risk_thresholds: tuple[float, ...] = (0.2, 0.5),
+    km_step: float = 0.5,
+) -> tuple[SiteEvaluation, list[tuple[str, float]]]:
+    """``deployment`` mode: the declared model and each clinical score at one test site,
+    released as noisy count tables only (:mod:`fedheme.evaluation.noisy`).
+
+    Args:
+        noise_multiplier: noise sd of each cell (the tables' L2 sensitivity is 1).
+        risk_edges: public cut points of the model's predicted risk at the calibration
+            horizon (they include ``risk_thresholds``).
+        (the others as :func:`evaluate_site`)
+
+    Returns:
+        (evaluation, tables): what the site writes, and (score, noise multiplier) of every
+        table released, for its accountant and the ledger.
+    """
+    from fedheme.evaluation.noisy import CountTable, calibration_rows, count_table, release_table, table_life_table, table_metric, time_bins
+    from fedheme.privacy.plan import evaluation_scores
+    from fedheme.scores import CATEGORY_CUTS
+
+    fold, endpoint = bundle["fold"], bundle["endpoint"]
+    parsed = Fold.parse(fold)
+    binary = design_settings.is_binary(endpoint)
+    rows = subset_rows(patients, parsed.test_subset)
+    strategy, epsilon, seed = map(str, declared)
+    run = next((r for r in bundle["runs"] if (r["strategy"], str(r["epsilon"]), str(r["seed"])) == (strategy, epsilon, seed)), None)
+    if run is None:
+        raise ValueError(f"{fold}: the declared model {declared} is not in the bundle")
+    stats = bundle["stats"][run["mode"]]
+    matrix = design_matrix(rows, design_settings, stats, endpoint)
+    if binary:
+        time_bin, times, event = np.zeros(len(matrix.status), int), np.array([0.0]), matrix.status.astype(bool)
+    else:
+        time_bin, times, cut = time_bins(matrix.time, stats["bin_edges"][endpoint], stats["horizon"])
+        event = matrix.status.astype(bool) & ~cut
+    by_patient = scores.set_index("patient_id").reindex(matrix.patient_id)
+    keys = {"disease": disease, "endpoint": endpoint, "design": parsed.design, "test_site": site_id}
+    metrics, calibration, life_tables, released = [], [], pd.DataFrame(), []
+    for name in evaluation_scores({"baselines": baselines}):
+        if name == "model":
+            risk = _model_risk_at_horizon(bundle, run, matrix.x, binary, settings.calibration_time, endpoint)
+            cuts, labels = list(risk_edges), {"strategy": strategy, "epsilon": epsilon, "seed": seed}
+            groups = np.searchsorted(np.asarray(cuts), risk, side="right")
+        else:
+            risk = by_patient[score_column(name, by_patient)].to_numpy(dtype=float)
+            cuts, labels = list(CATEGORY_CUTS[name]), {"strategy": name, "epsilon": None, "seed": None}
+            groups = np.where(np.isfinite(risk), np.searchsorted(np.asarray(cuts, float), np.nan_to_num(risk), side="left"), -1)
+        exact = count_table(groups, len(cuts) + 1, time_bin, len(times), event)
+        noisy = release_table(exact, noise_multiplier, randomness.numpy("evaluation", endpoint, fold, name))
+        released.append((name, float(noise_multiplier)))
+        table = CountTable(noisy, np.arange(len(cuts) + 1, dtype=float), times, float(noise_multiplier))
+        rng = randomness.numpy("evaluation-interval", endpoint, fold, name)  # post-processing of the released table
+        value = table_metric(table, binary=binary, B=settings.n_bootstrap, confidence=settings.confidence, rng=rng)
+        counts = table.weights()[0].reshape(noisy.shape)
+        metrics.append({**keys, **labels, "metric": value.metric, "value": value.value, "ci_low": value.ci_low,
+                        "ci_high": value.ci_high, "se": value.se, "n": int(round(counts.sum())),
+                        "events": int(round(counts[..., 1].sum())), "note": value.note, "weight": value.weight})  # fmt: skip
+        if name != "model":
+            continue
+        model_keys = {**keys, **labels, "trained_on": run["trained_on"]}
+        predictions = pd.DataFrame({**model_keys, "patient_id": matrix.patient_id, "predicted_risk_horizon": risk})
+        calibration += [{**model_keys, **row} for row in calibration_rows(
+            table, cuts, settings.calibration_time, binary=binary, B=settings.n_bootstrap, confidence=settings.confidence,
+            min_cell_count=settings.min_cell_count, rng=rng)]  # fmt: skip
+        if not binary:
+            life_tables = table_life_table(table, cuts, list(risk_thresholds), km_step, stats["horizon"], settings.min_cell_count).assign(**model_keys)
+    calibration = pd.DataFrame(calibration, columns=CALIBRATION_COLUMNS).round(
+        {c: DIGITS for c in ("predicted_risk", "observed_risk", "observed_low", "observed_high")}
+    )
+    km = life_tables.reindex(columns=["disease", "endpoint", "design", "strategy", "epsilon", "seed", "trained_on", "test_site"] + LIFE_TABLE_COLUMNS)
+    table = pd.DataFrame(metrics)[METRIC_COLUMNS + ["weight"]].round({c: DIGITS for c in ("value", "ci_low", "ci_high", "se")})
+    return SiteEvaluation(table, calibration, km, predictions), released
