@@ -45,6 +45,8 @@ def write_export(small_sites, tmp_path):
 
 
 SMALL_CONFIG = "tests/fixtures/config_small.yaml"
+#: Given after SMALL_CONFIG: the same study in privacy.mode deployment.
+DEPLOYMENT_CONFIG = "tests/fixtures/config_deployment.yaml"
 SMALL_SITES = ["siteA", "siteB", "siteC", "siteD"]
 
 
@@ -71,4 +73,12 @@ def small_run(tmp_path_factory):
     """One real run of the whole workflow on the small test config (shared by the session)."""
     workdir = make_workdir(tmp_path_factory.mktemp("run"))
     snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2")
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def deployment_run(tmp_path_factory):
+    """One real run of the whole workflow on the small test config in deployment mode."""
+    workdir = make_workdir(tmp_path_factory.mktemp("deployment"))
+    snakemake(workdir, "--configfile", SMALL_CONFIG, DEPLOYMENT_CONFIG, "--cores", "2")
     return workdir

@@ -95,6 +95,7 @@ MODULES: dict[str, str] = {
     "fedheme.evaluation.metrics": SHARED,
     "fedheme.evaluation.tables": SHARED,
     "fedheme.evaluation.site": SITE,
+    "fedheme.evaluation.noisy": SITE,  # a test site's count tables and their noise (deployment)
     "fedheme.evaluation.pooling": CROSS,
     # federated training
     "fedheme.federated": SHARED,  # lazy exports only
@@ -129,6 +130,8 @@ MODULES: dict[str, str] = {
     "fedheme.privacy.study": CROSS,  # composes the released ledger per site
     "fedheme.privacy.independent": SHARED,  # dp-accounting recomputation of epsilon
     "fedheme.privacy.randomness": SITE,  # reads the site's secret key in its private folder
+    "fedheme.privacy.budget": SITE,  # the site's study-wide accountant, in its private folder
+    "fedheme.privacy.plan": SHARED,  # the study's mechanisms, from public config alone
     # figures and tables of the paper, from released files only
     "fedheme.report": CROSS,
     "fedheme.report.catalogue": CROSS,
@@ -155,6 +158,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.overview.site_aggregates_job": SITE,
     "fedheme.jobs.overview.site_overview_job": CROSS,
     "fedheme.jobs.overview.heterogeneity_figure_job": CROSS,
+    "fedheme.jobs.overview._released_aggregates": CROSS,
     "fedheme.jobs.train.training_release_job": SITE,
     "fedheme.jobs.train.train_fold_job": SIMFED,
     "fedheme.jobs.train.privacy_ledger_job": CROSS,
@@ -803,13 +807,21 @@ def cross_site_call(job: PlannedJob, config: dict):
     if job.rule == "site_heterogeneity_figure":
         arguments = {"aggregates": inputs, "min_cell_count": config["privacy"]["min_cell_count"]}
         return overview.heterogeneity_figure_job, arguments, figure_out
-    if job.rule == "privacy_ledger":  # folds: training_output_keys(), read back from the paths
-        parts = [Path(p).parts for p in inputs]
-        return train.privacy_ledger_job, {"ledgers": inputs, "keys": [{"disease": p[1], "endpoint": p[3], "fold": p[4]} for p in parts]}, out
+    if job.rule == "privacy_ledger":  # folds: training_output_keys() + evaluation_output_keys(),
+        # read back from results/<d>/training/<endpoint>/<fold>/ledger.tsv and
+        # results/<d>/sites/<site>/shared/evaluation/<endpoint>_<fold>_ledger.tsv
+        keys = []
+        for p in map(Path, inputs):
+            if p.parts[2] == "training":
+                keys.append({"disease": p.parts[1], "endpoint": p.parts[3], "fold": p.parts[4]})
+            else:
+                endpoint, fold = p.name.removesuffix("_ledger.tsv").split("_", 1)
+                keys.append({"disease": p.parts[1], "endpoint": endpoint, "fold": fold})
+        return train.privacy_ledger_job, {"ledgers": inputs, "keys": keys}, out
     if job.rule == "study_budget":
         diseases = sorted(config["diseases"])
         kinds = {d: non_private_release_kinds(config["diseases"][d], exact_releases=True) for d in diseases}
-        return train.study_budget_job, {"ledger": inputs[0], "non_private_releases": kinds}, out
+        return train.study_budget_job, {"ledger": inputs[0], "non_private_releases": kinds, "planned": {}}, out
     if job.rule == "metrics_table":  # named inputs, flattened in the plan in this order
         named = {kind: [p for p in inputs if p.endswith(f"_{kind}.{ext}")]
                  for kind, ext in (("metrics", "tsv"), ("calibration", "tsv"), ("km", "tsv"))}  # fmt: skip

@@ -57,13 +57,13 @@ def site_files(small_sites, tmp_path):
 
 MDS = {"kind": "iwgpm", "endpoints": ["os"], "features": {"numeric": ["age", "hb_g_dl"], "binary": ["mut_TP53"],
                                                            "bounds": {"age": [18, 100], "hb_g_dl": [4, 17]}}}  # fmt: skip
-TRAINING = {"horizon_years": 10, "n_bins": 6, "release_noise": {"numeric": 10.0, "binary": 10.0, "histogram": 10.0}}
+TRAINING = {"horizon_years": 10, "n_bins": 6, "delta": 1e-5, "release_noise": {"numeric": 10.0, "binary": 10.0, "histogram": 10.0}}
 
 
 def release(patients, tmp_path, mode: str, randomness: str = "site_key") -> dict:
     out = tmp_path / f"release_{mode}.json"
-    training_release_job(patients=patients, disease=MDS, training=TRAINING, site_id="s1", subset="all", mode=mode, seed=7,
-                         randomness=randomness, out=out)  # fmt: skip
+    training_release_job(patients=patients, disease_name="mds", disease=MDS, training=TRAINING, site_id="s1", subset="all",
+                         mode=mode, seed=7, privacy={"randomness": randomness, "min_cell_count": 5}, out=out)  # fmt: skip
     return read_json(out)
 
 

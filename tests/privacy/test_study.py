@@ -124,7 +124,7 @@ def test_the_study_budget_survives_the_ledger_files(fold, tmp_path):
     privacy_ledger_job(ledgers=[tmp_path / "fold.tsv"], keys=[{"disease": "mds", "endpoint": "os", "fold": "loso-s3"}], out=tmp_path / "ledger.tsv")
     dp_only = read_ledger(tmp_path / "ledger.tsv").query("target_epsilon == '2'")
     write_tsv(tmp_path / "dp.tsv", dp_only)
-    study_budget_job(ledger=tmp_path / "dp.tsv", non_private_releases={}, out=tmp_path / "study.tsv")
+    study_budget_job(ledger=tmp_path / "dp.tsv", non_private_releases={}, planned={}, out=tmp_path / "study.tsv")
     study = pd.read_csv(tmp_path / "study.tsv", sep="\t")
     direct = study_budget(dp_only, {})
     assert np.isfinite(study["epsilon_dp"]).all() and (study["releases"] == 1).all()

@@ -58,6 +58,16 @@ SITES = SITES.set_index(["disease", "site_id"], drop=False)
 
 DISEASES = sorted(SITES["disease"].unique())
 
+# Privacy mode: in deployment, the whole study is planned per site before any job runs
+# and refused when a site's composed epsilon would exceed privacy.study_epsilon.
+DEPLOYMENT = config["privacy"]["mode"] == "deployment"
+if DEPLOYMENT:
+    from fedheme.privacy.plan import check_plan
+
+    PLAN = check_plan(
+        config, {d: SITES[SITES["disease"] == d]["site_id"].tolist() for d in DISEASES}
+    )
+
 
 def kind_of(disease):
     """'iwgpm' (the MDS schema) or 'tabular' (declared columns, one CSV per site)."""
@@ -143,10 +153,18 @@ def private(wildcards, name):
 
 
 def disease_aggregates(wildcards):
+    """What the site overview is drawn from: each site's descriptive aggregates, or its DP
+    training release in deployment mode (nothing exact crosses sites)."""
+    name = "training_release_all_dp" if DEPLOYMENT else "aggregates_all"
     return [
-        f"results/{wildcards.disease}/sites/{s}/shared/aggregates_all.json"
+        f"results/{wildcards.disease}/sites/{s}/shared/{name}.json"
         for s in sites_of(wildcards.disease)
     ]
+
+
+def overview_features(wildcards):
+    """The features block that turns a DP training release into aggregates (deployment)."""
+    return disease_config(wildcards)["features"] if DEPLOYMENT else None
 
 
 def held_out_sites(disease):
@@ -156,9 +174,18 @@ def held_out_sites(disease):
 
 
 def release_modes(disease):
-    """'exact' for epsilon = inf runs and baselines, 'dp' when any epsilon is finite."""
-    modes = ["exact"]
-    if any(float(e) != float("inf") for e in training_of(disease)["epsilons"]):
+    """'exact' for epsilon = inf runs and the baselines without DP, 'dp' when any epsilon is
+    finite."""
+    training = training_of(disease)
+    epsilons = [float(e) for e in training["epsilons"]]
+    modes = []
+    if (
+        float("inf") in epsilons
+        or "pooled" in training["baselines"]
+        or config["diseases"][disease].get("marker_features")
+    ):
+        modes.append("exact")
+    if any(e != float("inf") for e in epsilons):
         modes.append("dp")
     return modes
 
@@ -218,16 +245,41 @@ def training_output_keys():
 
 def non_private_releases():
     """Per disease, the releases of every site's patients made without noise (besides the
-    runs without DP, which the ledger lists): what makes a study total infinite."""
+    runs without DP, which the ledger lists): what makes a study total infinite. None in
+    deployment mode."""
     from fedheme.privacy.study import non_private_release_kinds
 
     return {
-        disease: non_private_release_kinds(
-            config["diseases"][disease],
-            exact_releases="exact" in release_modes(disease),
+        disease: (
+            []
+            if DEPLOYMENT
+            else non_private_release_kinds(
+                config["diseases"][disease],
+                exact_releases="exact" in release_modes(disease),
+            )
         )
         for disease in DISEASES
     }
+
+
+def planned_totals():
+    """Deployment mode: each site's planned study epsilon, keyed '<disease>/<site>'."""
+    if not DEPLOYMENT:
+        return {}
+    return {
+        f"{r.disease}/{r.site}": float(r.epsilon_planned) for r in PLAN.itertuples()
+    }
+
+
+def evaluation_output_keys():
+    """(disease, endpoint, fold) of each file of evaluation_outputs, in the same order."""
+    return [
+        {"disease": disease, "endpoint": endpoint, "fold": fold}
+        for disease in DISEASES
+        for endpoint in train_endpoints(disease)
+        for fold in folds_of(disease)
+        for site in fold_test_sites(disease, fold)
+    ]
 
 
 def figure_params(name):

@@ -13,6 +13,7 @@ rule evaluate_site:
         metrics="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_metrics.tsv",
         calibration="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_calibration.tsv",
         km="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_km.tsv",
+        ledger="results/{disease}/sites/{site}/shared/evaluation/{endpoint}_{fold}_ledger.tsv",
         predictions="results/{disease}/sites/{site}/private/predictions/{endpoint}_{fold}.parquet",
     log:
         "results/logs/evaluate_site/{disease}/{site}_{endpoint}_{fold}.log",
@@ -28,8 +29,7 @@ rule evaluate_site:
         training=lambda w: training_of(w.disease),
         evaluation=config["evaluation"],
         figures=config["figures"],
-        min_cell_count=config["privacy"]["min_cell_count"],
-        randomness=config["privacy"]["randomness"],
+        privacy=config["privacy"],
     script:
         "../scripts/evaluate_site.py"
 

@@ -1,6 +1,7 @@
 # Descriptive releases of MDS sites: each site releases suppressed aggregates of its
-# patients in its own job; the site overview table and the site-heterogeneity figure are
-# drawn from those releases only.
+# patients in its own job (research mode); the site overview table and the
+# site-heterogeneity figure are drawn from those releases only, or, in deployment mode,
+# from each site's DP training release (disease_aggregates in common.smk).
 
 
 rule site_aggregates:
@@ -42,6 +43,8 @@ rule site_overview:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        features=overview_features,
     script:
         "../scripts/site_overview.py"
 
@@ -67,5 +70,6 @@ rule site_heterogeneity_figure:
         runtime=5,
     params:
         min_cell_count=config["privacy"]["min_cell_count"],
+        features=overview_features,
     script:
         "../scripts/site_heterogeneity_figure.py"

@@ -25,7 +25,7 @@ rule site_training_release:
         disease=lambda w: disease_config(w),
         training=lambda w: training_of(w.disease),
         seed=config["split"]["seed"],
-        randomness=config["privacy"]["randomness"],
+        privacy=config["privacy"],
     script:
         "../scripts/site_training_release.py"
 
@@ -54,14 +54,14 @@ rule train_fold:
         train_sites=lambda w: fold_train_sites(w.disease, w.fold),
         modes=lambda w: release_modes(w.disease),
         checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
-        randomness=config["privacy"]["randomness"],
+        privacy=config["privacy"],
     script:
         "../scripts/train_fold.py"
 
 
 rule privacy_ledger:
     input:
-        all_training_outputs("ledger.tsv"),
+        all_training_outputs("ledger.tsv") + evaluation_outputs("ledger.tsv"),
     output:
         report(
             "results/privacy/ledger.tsv",
@@ -78,7 +78,7 @@ rule privacy_ledger:
         mem_mb=1000,
         runtime=5,
     params:
-        folds=training_output_keys(),
+        folds=training_output_keys() + evaluation_output_keys(),
     script:
         "../scripts/privacy_ledger.py"
 
@@ -106,5 +106,6 @@ rule study_budget:
         runtime=10,
     params:
         non_private_releases=non_private_releases(),
+        planned=planned_totals(),
     script:
         "../scripts/study_budget.py"

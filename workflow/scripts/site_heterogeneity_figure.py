@@ -8,6 +8,7 @@ with logged(snakemake.log[0]):
     heterogeneity_figure_job(
         aggregates=list(snakemake.input),
         min_cell_count=snakemake.params.min_cell_count,
+        features=snakemake.params.features,
         out_png=snakemake.output.png,
         out_pdf=snakemake.output.pdf,
     )

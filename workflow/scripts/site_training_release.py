@@ -7,12 +7,13 @@ from fedheme.jobs.train import training_release_job
 with logged(snakemake.log[0]):
     training_release_job(
         patients=snakemake.input.patients,
+        disease_name=snakemake.wildcards.disease,
         disease=snakemake.params.disease,
         training=snakemake.params.training,
         site_id=snakemake.wildcards.site,
         subset=snakemake.wildcards.subset,
         mode=snakemake.wildcards.mode,
         seed=snakemake.params.seed,
-        randomness=snakemake.params.randomness,
+        privacy=snakemake.params.privacy,
         out=snakemake.output[0],
     )

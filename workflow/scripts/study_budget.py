@@ -5,4 +5,6 @@ from fedheme.jobs import logged
 from fedheme.jobs.train import study_budget_job
 
 with logged(snakemake.log[0]):
-    study_budget_job(ledger=snakemake.input[0], non_private_releases=snakemake.params.non_private_releases, out=snakemake.output[0])
+    study_budget_job(
+        ledger=snakemake.input[0], non_private_releases=snakemake.params.non_private_releases,
+        planned=snakemake.params.planned, out=snakemake.output[0])

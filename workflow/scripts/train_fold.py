@@ -7,6 +7,7 @@ from fedheme.jobs.train import train_fold_job
 with logged(snakemake.log[0]):
     sites = snakemake.params.train_sites
     train_fold_job(
+        disease_name=snakemake.wildcards.disease,
         disease=snakemake.params.disease,
         training=snakemake.params.training,
         endpoint=snakemake.wildcards.endpoint,
@@ -14,7 +15,7 @@ with logged(snakemake.log[0]):
         patients={site: snakemake.input[f"patients_{site}"] for site in sites},
         releases={mode: {site: snakemake.input[f"{mode}_{site}"] for site in sites} for mode in snakemake.params.modes},
         checkpoint_dir=snakemake.params.checkpoints,
-        randomness=snakemake.params.randomness,
+        privacy=snakemake.params.privacy,
         out_models=snakemake.output.models,
         out_ledger=snakemake.output.ledger,
         out_rounds=snakemake.output.rounds,

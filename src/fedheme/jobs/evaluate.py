@@ -12,27 +12,57 @@ from fedheme.io import read_run_table, write_parquet, write_text, write_tsv
 
 
 def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: dict, training: dict, evaluation: dict,
-                      figures: dict, min_cell_count: int, site_id: str, randomness: str, out_metrics, out_calibration,
-                      out_km, out_predictions) -> None:  # fmt: skip
-    """Evaluate a fold's models and the clinical scores at one test site, inside the site."""
+                      figures: dict, privacy: dict, site_id: str, endpoint: str, fold: str, out_metrics, out_calibration,
+                      out_km, out_ledger, out_predictions) -> None:  # fmt: skip
+    """Evaluate a fold's models and the clinical scores at one test site, inside the site.
+
+    ``research`` mode: estimates and intervals of every model (an exact release, listed as
+    such in the study budget; the ledger file is empty). ``deployment`` mode: noisy count
+    tables of the declared model and each clinical score, charged to the site's study-wide
+    accountant before anything is computed (over budget: the job stops and writes nothing)
+    and listed in the ledger file.
+    """
     from fedheme.evaluation.metrics import EvaluationSettings
-    from fedheme.evaluation.site import evaluate_site
+    from fedheme.evaluation.site import evaluate_site, evaluate_site_deployment
     from fedheme.evaluation.tables import declared_model
     from fedheme.federated.config import DesignSettings
     from fedheme.models.bundle import load_bundle
-    from fedheme.privacy.randomness import site_randomness
+    from fedheme.privacy.budget import site_accountant
+    from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
+    from fedheme.privacy.plan import evaluation_charges, evaluation_scores
+    from fedheme.privacy.randomness import data_digest, site_randomness
 
-    result = evaluate_site(
-        bundle=load_bundle(models), patients=pd.read_parquet(patients), scores=pd.read_parquet(scores),
+    private_dir = Path(patients).parent
+    declared = declared_model(figures["strategy"], [float(e) for e in training["epsilons"]], training["seeds"])
+    rows = pd.read_parquet(patients)
+    digest = data_digest(rows)
+    common = dict(
+        bundle=load_bundle(models), patients=rows, scores=pd.read_parquet(scores),
         baselines=disease["baselines"], design_settings=DesignSettings.from_config(disease, training),
-        settings=EvaluationSettings.from_config(evaluation, min_cell_count), disease=disease_name, site_id=site_id,
-        randomness=site_randomness(Path(patients).parent, randomness),
-        declared=declared_model(figures["strategy"], [float(e) for e in training["epsilons"]], training["seeds"]),
+        settings=EvaluationSettings.from_config(evaluation, privacy["min_cell_count"]), disease=disease_name, site_id=site_id,
+        randomness=site_randomness(private_dir, privacy.get("randomness", "site_key"), digest), declared=declared,
         risk_thresholds=tuple(figures["risk_thresholds"]), km_step=float(figures["km_step_years"]),
     )  # fmt: skip
+    accountant = site_accountant(private_dir, privacy=privacy, delta=training["delta"], disease=disease_name, site=site_id)
+    ledger = pd.DataFrame(columns=RUN_LEDGER_COLUMNS)
+    if accountant is None:
+        result = evaluate_site(**common)
+    else:
+        noise = float(privacy.get("evaluation_noise", 5.0))
+        charges = evaluation_charges(disease_name, evaluation_scores(disease), endpoint=endpoint, fold=fold, noise_multiplier=noise)
+        accountant.charge(charges, data=digest)
+        result, _ = evaluate_site_deployment(**common, noise_multiplier=noise,
+                                             risk_edges=list(privacy.get("evaluation_risk_edges", [0.1, 0.2, 0.35, 0.5, 0.7])))  # fmt: skip
+        rows = []
+        for charge, score in zip(charges, evaluation_scores(disease)):
+            run = {"run": f"evaluation_{score}_{fold}", "strategy": declared[0] if score == "model" else score,
+                   "target_epsilon": declared[1] if score == "model" else "", "seed": declared[2] if score == "model" else ""}  # fmt: skip
+            rows += ledger_rows(run, site_id, [charge.mechanism], float(training["delta"]), "evaluation count table")
+        ledger = pd.DataFrame(rows, columns=RUN_LEDGER_COLUMNS)
     write_tsv(out_km, result.life_tables)
     write_tsv(out_metrics, result.metrics)
     write_tsv(out_calibration, result.calibration)
+    write_tsv(out_ledger, ledger)
     write_parquet(out_predictions, result.predictions)
 
 

@@ -19,15 +19,24 @@ def site_aggregates_job(*, patients, features: dict, site_id: str, subset: str, 
     write_json(out, site_aggregates(rows, FeatureSpec.from_config(features), site_id, subset, min_cell_count))
 
 
-def site_overview_job(*, aggregates: list, out) -> None:
+def _released_aggregates(paths: list, features: dict | None) -> list[dict]:
+    """Each site's released aggregates: read as they are, or (``features`` given:
+    ``deployment`` mode) derived from its DP training release."""
+    from fedheme.report.overview import aggregates_from_release
+
+    released = [read_json(p) for p in paths]
+    return released if features is None else [aggregates_from_release(r, features) for r in released]
+
+
+def site_overview_job(*, aggregates: list, features: dict | None = None, out) -> None:
     """One row per site of released aggregates: size, age, event rates, missingness."""
     from fedheme.report.overview import site_overview
 
-    write_tsv(out, site_overview([read_json(p) for p in aggregates]))
+    write_tsv(out, site_overview(_released_aggregates(aggregates, features)))
 
 
-def heterogeneity_figure_job(*, aggregates: list, min_cell_count: int, out_png, out_pdf) -> None:
+def heterogeneity_figure_job(*, aggregates: list, min_cell_count: int, features: dict | None = None, out_png, out_pdf) -> None:
     """The site-heterogeneity figure, drawn from released aggregates only."""
     from fedheme.report.heterogeneity import plot_site_heterogeneity
 
-    plot_site_heterogeneity([read_json(p) for p in aggregates], out_png, out_pdf, min_cell_count)
+    plot_site_heterogeneity(_released_aggregates(aggregates, features), out_png, out_pdf, min_cell_count)

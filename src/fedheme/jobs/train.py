@@ -12,26 +12,40 @@ import pandas as pd
 from fedheme.io import read_json, write_json, write_tsv
 
 
-def training_release_job(*, patients, disease: dict, training: dict, site_id: str, subset: str, mode: str, seed: int,
-                         randomness: str, out) -> None:  # fmt: skip
+def training_release_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, mode: str,
+                         seed: int, privacy: dict, out) -> None:  # fmt: skip
     """The aggregates a site releases before training on ``subset`` of its patients ('all'
     or its 'train' split): exact ('exact') or with Gaussian noise ('dp') drawn from the
-    site's secret key."""
+    site's secret key. In ``deployment`` mode the release is charged to the site's
+    study-wide accountant first: over budget, it stops and writes nothing."""
     from fedheme.data.splits import subset_rows
     from fedheme.federated.config import DesignSettings
     from fedheme.federated.releases import training_release
-    from fedheme.privacy.randomness import site_randomness
+    from fedheme.privacy.budget import site_accountant
+    from fedheme.privacy.plan import release_charges, release_mechanisms
+    from fedheme.privacy.randomness import data_digest, site_randomness
 
-    rows = subset_rows(pd.read_parquet(patients), subset)
-    noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
-    rng = site_randomness(Path(patients).parent, randomness, "release", subset, mode, seed).numpy()
+    private_dir = Path(patients).parent
     settings = DesignSettings.from_config(disease, training)
-    write_json(out, training_release(rows, settings, site_id, noise, rng, release=f"training_release_{subset}"))
+    noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
+    release = f"training_release_{subset}"
+    rows = subset_rows(pd.read_parquet(patients), subset)
+    digest = data_digest(rows)
+    accountant = site_accountant(private_dir, privacy=privacy, delta=training["delta"], disease=disease_name, site=site_id)
+    if accountant is not None:
+        if mode != "dp":
+            raise ValueError(f"{disease_name} site {site_id}: privacy.mode deployment releases nothing exact ({release}_{mode})")
+        accountant.charge(release_charges(disease_name, subset, release_mechanisms(noise, settings.release_parts, release)), data=digest)
+    rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "release", subset, mode, seed, digest).numpy()
+    write_json(out, training_release(rows, settings, site_id, noise, rng, release=release))
 
 
-def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, patients: dict, releases: dict,
-                   randomness: str, checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
+def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint: str, fold: str, patients: dict,
+                   releases: dict, privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
     """Every run of the grid for one fold (see :mod:`fedheme.federated.fold`).
+
+    In ``deployment`` mode every training site's DP-SGD runs are charged to its study-wide
+    accountant before any training: a site over budget stops the job, which writes nothing.
 
     Args:
         patients: training site -> its private patients file (never a held-out site's).
@@ -42,13 +56,24 @@ def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, p
     from fedheme.federated.fold import FoldInputs, resolve_device, train_fold
     from fedheme.folds import Fold
     from fedheme.models.bundle import save_bundle
-    from fedheme.privacy.randomness import site_randomness
+    from fedheme.privacy.budget import site_accountant
+    from fedheme.privacy.plan import training_charges
+    from fedheme.privacy.randomness import data_digest, site_randomness
 
     subset = Fold.parse(fold).train_subset
     train_sites = {site: subset_rows(pd.read_parquet(path), subset) for site, path in patients.items()}
+    digests = {site: data_digest(rows) for site, rows in train_sites.items()}
+    charged = {}
+    for site, path in patients.items():
+        accountant = site_accountant(Path(path).parent, privacy=privacy, delta=training["delta"], disease=disease_name, site=site)
+        if accountant is not None:
+            charges = training_charges(disease_name, disease, training, endpoint=endpoint, fold=fold, site=site)
+            accountant.charge(charges, data=digests[site])
+            charged.update({(c.identity.split("/")[-1], site): c.mechanism.noise_multiplier for c in charges})
     released = {mode: {site: read_json(path) for site, path in paths.items()} for mode, paths in releases.items()}
     # each site's client draws from that site's own key (the simulated federation runs them in one job)
-    draws = {site: site_randomness(Path(path).parent, randomness) for site, path in patients.items()}
+    randomness = privacy.get("randomness", "site_key")
+    draws = {site: site_randomness(Path(path).parent, randomness, digests[site]) for site, path in patients.items()}
     device = resolve_device(training["device"])
     logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
     bundle, ledger, rounds = train_fold(
@@ -57,6 +82,11 @@ def train_fold_job(*, disease: dict, training: dict, endpoint: str, fold: str, p
         epsilons=[float(e) for e in training["epsilons"]], seeds=training["seeds"], baselines=training["baselines"],
         checkpoint_dir=checkpoint_dir, device=device, marker_features=disease.get("marker_features"),
     )  # fmt: skip
+    if charged:  # the runs must be the mechanisms charged, noise multiplier for noise multiplier
+        ran = ledger[ledger["mechanism"] == "dp-sgd"]
+        mismatch = [(r.run, r.site) for r in ran.itertuples() if charged.get((r.run, r.site)) != r.noise_multiplier]
+        if mismatch:
+            raise RuntimeError(f"{fold}: the runs differ from the charged plan at {mismatch}")
     save_bundle(out_models, bundle)
     write_tsv(out_ledger, ledger)
     write_tsv(out_rounds, rounds)
@@ -71,9 +101,10 @@ def privacy_ledger_job(*, ledgers: list, keys: list[dict], out) -> None:
     write_tsv(out, pd.concat(frames, ignore_index=True)[LEDGER_COLUMNS])
 
 
-def study_budget_job(*, ledger, non_private_releases: dict[str, list[str]], out) -> None:
-    """Each site's epsilon over the whole study (see :mod:`fedheme.privacy.study`)."""
+def study_budget_job(*, ledger, non_private_releases: dict[str, list[str]], planned: dict[str, float], out) -> None:
+    """Each site's epsilon over the whole study (see :mod:`fedheme.privacy.study`), beside
+    its planned total (``deployment`` mode; keys ``<disease>/<site>``)."""
     from fedheme.privacy.ledger import read_ledger
     from fedheme.privacy.study import study_budget
 
-    write_tsv(out, study_budget(read_ledger(ledger), non_private_releases))
+    write_tsv(out, study_budget(read_ledger(ledger), non_private_releases, planned))

@@ -10,7 +10,8 @@ its privacy-loss-distribution accountant) by :mod:`fedheme.privacy.independent`.
 Releases without noise (runs with epsilon = inf, exact training releases, descriptive
 aggregates, evaluation metrics in ``research`` mode) make the study total infinite for
 that site: ``epsilon_study`` says so, beside ``epsilon_dp``, the composition of the DP
-mechanisms alone.
+mechanisms alone. In ``deployment`` mode there are none: evaluation count tables are in
+the ledger too, and ``epsilon_planned`` is the total planned before any job ran.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fedheme.privacy.ledger import history_of, released_by
 
 STUDY_COLUMNS = ["disease", "site", "runs", "dp_runs", "non_private_runs", "releases", "dp_sgd_steps", "delta",
                  "epsilon_dp", "epsilon_dp_rdp_dp_accounting", "epsilon_dp_pld_dp_accounting", "non_private",
-                 "epsilon_study"]  # fmt: skip
+                 "epsilon_study", "epsilon_planned"]  # fmt: skip
 NON_PRIVATE_TRAINING = "non-private training"
 
 
@@ -50,14 +51,18 @@ def site_history(rows: pd.DataFrame) -> list:
     return history_of(releases) + history_of(steps)
 
 
-def study_budget(ledger: pd.DataFrame, non_private_releases: dict[str, list[str]]) -> pd.DataFrame:
+def study_budget(ledger: pd.DataFrame, non_private_releases: dict[str, list[str]], planned: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per (disease, site): the composed epsilon of everything it released.
 
     Args:
-        ledger: the study's ledger (every fold of every disease).
+        ledger: the study's ledger (every fold of every disease, training and evaluation).
         non_private_releases: disease -> the kinds of release made without noise for every
             site of that disease (besides the runs without DP, which the ledger lists).
+        planned: ``<disease>/<site>`` -> the study epsilon planned before any job ran
+            (``deployment`` mode; :mod:`fedheme.privacy.plan`); NaN where absent. A site
+            whose clients skipped rounds (``client_dropout``) ran fewer steps than planned.
     """
+    planned = planned or {}
     out = []
     for (disease, site), rows in ledger.groupby(["disease", "site"], sort=True):
         deltas = rows["delta"].unique()
@@ -77,5 +82,6 @@ def study_budget(ledger: pd.DataFrame, non_private_releases: dict[str, list[str]
             "dp_sgd_steps": int(rows.loc[rows["mechanism"] == "dp-sgd", "steps"].sum()), "delta": delta, "epsilon_dp": epsilon,
             "epsilon_dp_rdp_dp_accounting": independent["rdp"], "epsilon_dp_pld_dp_accounting": independent["pld"],
             "non_private": "; ".join(kinds), "epsilon_study": math.inf if kinds else epsilon,
+            "epsilon_planned": planned.get(f"{disease}/{site}", math.nan),
         })  # fmt: skip
     return pd.DataFrame(out, columns=STUDY_COLUMNS)

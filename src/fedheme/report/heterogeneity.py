@@ -53,7 +53,7 @@ def plot_site_heterogeneity(aggregates: list[dict], png: str | Path, pdf: str | 
         ax = fig.add_subplot(grid[0, 3])
         bottom = np.zeros(len(sites))
         cyto_colours = dict(zip(CYTO_IPSSR_CATEGORIES, (OKABE_ITO[2], OKABE_ITO[1], OKABE_ITO[3], OKABE_ITO[0], OKABE_ITO[5])))
-        for category in CYTO_IPSSR_CATEGORIES + ("suppressed",):
+        for category in CYTO_IPSSR_CATEGORIES + ("suppressed",) if all("cyto_ipssr" in a["categorical"] for a in aggregates) else ():
             shares = []
             for agg in aggregates:
                 counts = agg["categorical"]["cyto_ipssr"]
@@ -64,6 +64,8 @@ def plot_site_heterogeneity(aggregates: list[dict], png: str | Path, pdf: str | 
             colour = SUPPRESSED_COLOUR if category == "suppressed" else cyto_colours[category]
             ax.bar(x, shares, bottom=bottom, color=colour, label=category)
             bottom += np.array(shares)
+        if not all("cyto_ipssr" in a["categorical"] for a in aggregates):
+            ax.text(0.5, 0.5, "not released\n(deployment: DP\nreleases only)", ha="center", va="center", transform=ax.transAxes)
         ax.set_title("d  IPSS-R cytogenetic mix")
         ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(1, 1))
 
@@ -80,14 +82,18 @@ def plot_site_heterogeneity(aggregates: list[dict], png: str | Path, pdf: str | 
             if not agg["n"]:
                 continue
             for j, name in enumerate(names):
-                matrix[i, j] = 100 * agg["n_missing"][name] / agg["n"]
-            matrix[i, -1] = 100 * sum(agg["n_missing"][g] == agg["n"] for g in genes) / max(len(genes), 1)
+                if name in agg["n_missing"]:
+                    matrix[i, j] = 100 * max(agg["n_missing"][name], 0.0) / agg["n"]
+            unsequenced = [agg["n_missing"][g] >= (agg["n"] / 2 if "source" in agg else agg["n"]) for g in genes]
+            matrix[i, -1] = 100 * sum(unsequenced) / max(len(genes), 1)
         image = ax.imshow(matrix, aspect="auto", cmap="cividis", vmin=0, vmax=100)
         ax.set_yticks(np.arange(len(sites)), sites)
         ax.set_xticks(np.arange(len(columns)), columns, rotation=60, ha="right")
         ax.set_title("e  Missing values by site and variable (%); last column: share of panel genes a site did not sequence")
         fig.colorbar(image, ax=ax, fraction=0.02, pad=0.01, label="% missing")
+        noisy = any("source" in a for a in aggregates)
         ax.set_xlabel(
+            "Drawn from each site's DP training release (noisy counts; blank: not released)." if noisy else
             f"Drawn from aggregates released by each site; grey cells in (c) and (d) are suppressed "
             f"(count below {min_cell_count}).",
             fontsize=7,

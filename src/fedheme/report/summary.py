@@ -55,10 +55,17 @@ def privacy_markdown(study: pd.DataFrame) -> list[str]:
              "without noise (research mode: public or simulated data).", "",
              "| disease | site | runs (DP / none) | epsilon_dp | dp-accounting RDP / PLD | epsilon_study | released without noise |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    deployment = "epsilon_planned" in study and study["epsilon_planned"].notna().any()
+    if deployment:
+        lines[2] += (" This study ran in **deployment** mode: nothing about a site's patients left it without noise "
+                     "(evaluation releases are noisy count tables, in the ledger), and `planned` is the total each site's "
+                     "accountant was charged before any job ran (runs that skipped rounds spent less).")  # fmt: skip
+        lines[4] = lines[4].replace("| released without noise |", "| planned |")
     for row in study.itertuples(index=False):
+        last = f"{row.epsilon_planned:.2f}" if deployment else (row.non_private or "–")
         lines.append(f"| {row.disease} | {row.site} | {row.dp_runs} / {row.non_private_runs} | {row.epsilon_dp:.2f} | "
                      f"{row.epsilon_dp_rdp_dp_accounting:.2f} / {row.epsilon_dp_pld_dp_accounting:.2f} | "
-                     f"{'∞' if math.isinf(row.epsilon_study) else f'{row.epsilon_study:.2f}'} | {row.non_private or '–'} |")  # fmt: skip
+                     f"{'∞' if math.isinf(row.epsilon_study) else f'{row.epsilon_study:.2f}'} | {last} |")  # fmt: skip
     return lines + [""]
 
 
