@@ -11,14 +11,18 @@ bins are public: published categories of the clinical scores
 ``privacy.evaluation_risk_edges`` on the model's predicted risk at the calibration horizon,
 and the federation's time bins.
 
-Everything the site writes is computed from the noisy tables (post-processing): Harrell's
-C (AUROC for a binary endpoint) over the cells (pairs in the same time bin are not
-comparable; ties in score group count one half), with a normal interval whose standard
-error comes from a parametric bootstrap that carries both the sampling and the release
-noise (cells redrawn as Poisson counts plus Gaussian noise of the same sd); the noisy n
-and events; calibration groups
-(predicted: the middle of the group's risk range; observed: Kaplan-Meier at the
-calibration horizon over the cells) and life tables of the declared model.
+Everything the site writes is computed from the noisy tables (post-processing):
+
+* Harrell's C (AUROC for a binary endpoint) over the cells: pairs in the same time bin are
+  not comparable, ties in score group count one half, and cells are clipped at 0, which
+  pulls C towards 1/2 (by about 0.07, sd 0.04, at noise sd 5 on 390 simulated patients in
+  84 cells: the price of the noise). Its normal interval takes the standard error of a
+  parametric bootstrap carrying both the sampling and the release noise (cells redrawn
+  as Poisson counts plus Gaussian noise of the same sd);
+* n and events: sums of the noisy cells (unbiased);
+* calibration groups (predicted: the middle of the group's risk range; observed:
+  Kaplan-Meier at the calibration horizon over the cells) and life tables of the
+  declared model.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from scipy.stats import norm
 
 from fedheme.evaluation.bootstrap import comparable_pairs, harrell_c, kaplan_meier_at
 from fedheme.evaluation.lifetable import life_table, risk_group_labels
-from fedheme.evaluation.metrics import MetricValue, _weighted_auroc, percentile_interval
+from fedheme.evaluation.metrics import MetricValue, _weighted_auroc
 
 
 @dataclass(frozen=True)
@@ -113,14 +117,15 @@ def table_metric(table: CountTable, *, binary: bool, B: int, confidence: float, 
 def calibration_rows(table: CountTable, edges: list[float], horizon: float, *, binary: bool, B: int, confidence: float,
                      min_cell_count: int, rng: np.random.Generator) -> list[dict]:  # fmt: skip
     """Per model risk group holding at least ``min_cell_count`` (noisy) patients: the
-    middle of its predicted-risk range and the observed risk with its interval."""
+    middle of its predicted-risk range and the observed risk (Kaplan-Meier at the
+    horizon, or the event share) with a normal interval from the parametric bootstrap."""
     bounds = np.concatenate([[0.0], edges, [1.0]])
-    time, event, _ = table.cells()
+    z = float(norm.ppf(0.5 + confidence / 2))
     G = table.counts.shape[0]
     out = []
     for g in range(G):
         sub = CountTable(table.counts[g : g + 1], table.group_values[g : g + 1], table.times, table.noise_sd)
-        n = float(sub.weights().sum())
+        n = float(sub.counts.sum())  # the noisy count, unbiased
         if n < min_cell_count:
             continue
         t, e, _ = sub.cells()
@@ -129,9 +134,10 @@ def calibration_rows(table: CountTable, edges: list[float], horizon: float, *, b
             observed = lambda w: (w * e).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-12)  # noqa: E731
         else:
             observed = lambda w: 1.0 - kaplan_meier_at(w, t, e, horizon)  # noqa: E731
-        low, high = percentile_interval(observed(reps), confidence)
+        value, spread = float(np.clip(observed(W)[0], 0.0, 1.0)), float(np.nanstd(observed(reps), ddof=1))
+        low, high = max(0.0, value - z * spread), min(1.0, value + z * spread)  # normal, as in table_metric
         out.append({"group": g, "n": int(round(n)), "predicted_risk": float((bounds[g] + bounds[g + 1]) / 2),
-                    "observed_risk": float(observed(W)[0]), "observed_low": low, "observed_high": high})  # fmt: skip
+                    "observed_risk": value, "observed_low": low, "observed_high": high})  # fmt: skip
     return out
 
 

@@ -272,10 +272,10 @@ def evaluate_site_deployment(
         table = CountTable(noisy, np.arange(len(cuts) + 1, dtype=float), times, float(noise_multiplier))
         rng = randomness.numpy("evaluation-interval", endpoint, fold, name)  # post-processing of the released table
         value = table_metric(table, binary=binary, B=settings.n_bootstrap, confidence=settings.confidence, rng=rng)
-        counts = table.weights()[0].reshape(noisy.shape)
+        # n and events: sums of the noisy cells as released (unbiased; clipping each cell at 0 is not)
         metrics.append({**keys, **labels, "metric": value.metric, "value": value.value, "ci_low": value.ci_low,
-                        "ci_high": value.ci_high, "se": value.se, "n": int(round(counts.sum())),
-                        "events": int(round(counts[..., 1].sum())), "note": value.note, "weight": value.weight})  # fmt: skip
+                        "ci_high": value.ci_high, "se": value.se, "n": max(0, int(round(noisy.sum()))),
+                        "events": max(0, int(round(noisy[..., 1].sum()))), "note": value.note, "weight": value.weight})  # fmt: skip
         if name != "model":
             continue
         model_keys = {**keys, **labels, "trained_on": run["trained_on"]}
