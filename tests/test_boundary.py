@@ -88,6 +88,7 @@ MODULES: dict[str, str] = {
     "fedheme.scores.mds": SITE,
     "fedheme.scores.myeloma": SITE,
     "fedheme.scores.sickle": SITE,
+    "fedheme.scores.template": SITE,
     # validation: a test site evaluates on its rows; pooling sees released metrics only
     "fedheme.evaluation": SHARED,  # lazy exports only (followed by the import closure)
     "fedheme.evaluation.bootstrap": SHARED,

@@ -52,6 +52,10 @@ def _score(args: argparse.Namespace) -> int:
         return 1
     scored = table.iloc[:, 1].notna().sum()
     print(f"{args.output}: {args.score} for {len(table)} patients ({scored} with a score)")
+    absent = table.attrs.get("absent_inputs", [])
+    if absent:
+        print(f"note: {args.input} cannot inform these IPSS-M variables, imputed for every patient "
+              f"(best and worst scenarios in the output):\n  " + "\n  ".join(absent), file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -1,8 +1,10 @@
 """``fedheme score``: clinical scores for a clinician's own cohort file.
 
 The file (TSV, CSV or parquet; one row per patient; harmonised column names, see
-``resources/data_dictionary.tsv``) is checked like a site export: every problem is named
-by file, line (or row, for parquet) and column, and no output is written unless all is valid.
+``resources/data_dictionary.tsv``, or for ``ipssm`` the official calculator's input
+template as it is, :mod:`fedheme.scores.template`) is checked like a site export: every
+problem is named by file, line (or row, for parquet) and column, and no output is written
+unless all is valid.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fedheme.standard.mds import HARMONISED_VARIABLES, MM_SCORE_VARIABLES, Varia
 from fedheme.scores import SCORES
 from fedheme.data.issues import IssueCollector
 from fedheme.data.iwgpm.validation import RawTable, apply_schema, parse_table, read_delimited
+from fedheme.scores.template import absent_ipssm_inputs, from_template, is_template, name_template_columns
 
 #: Columns each score cannot do without (besides patient_id).
 REQUIRED_INPUTS = {
@@ -58,6 +61,9 @@ def read_score_input(path: str | Path, score: str, max_errors: int = 50) -> pd.D
     raw = _raw_table(path, issues)
     if raw is None:
         issues.raise_if_any()
+    names: dict[str, str] = {}
+    if score == "ipssm" and is_template(raw.header):  # the official calculator's template
+        raw, names = from_template(raw, issues)
     required = {"patient_id", *REQUIRED_INPUTS[score]}
     variables = tuple(dataclasses.replace(v, required=v.name in required) for v in INPUT_VARIABLES)
     layout = load_dialect("fedheme").patients
@@ -68,14 +74,20 @@ def read_score_input(path: str | Path, score: str, max_errors: int = 50) -> pd.D
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     present = tuple(v for v in variables if v.name in frame.columns)
     apply_schema(frame, subset_schema(present, f"{score} input"), by_name, layout, raw.file, issues)
+    name_template_columns(issues, names)
     issues.raise_if_any()
     return frame
 
 
 def score_file(score: str, input_path: str | Path, output_path: str | Path, max_errors: int = 50) -> pd.DataFrame:
-    """Compute ``score`` for every patient of a cohort file and write a TSV (one row each)."""
+    """Compute ``score`` for every patient of a cohort file and write a TSV (one row each).
+
+    ``table.attrs["absent_inputs"]`` lists the IPSS-M variables the file cannot inform
+    for anyone (see :func:`fedheme.scores.template.absent_ipssm_inputs`)."""
     frame = read_score_input(input_path, score, max_errors)
     result = SCORES[score](frame)
     table = pd.concat([frame[["patient_id"]], result], axis=1).reset_index(drop=True)
     write_tsv(output_path, table)
+    # IPSS-M imputes what a file cannot inform: say which variables, for every patient
+    table.attrs["absent_inputs"] = absent_ipssm_inputs(frame.columns) if score == "ipssm" else []
     return table
