@@ -13,7 +13,8 @@ from sksurv.metrics import concordance_index_censored, concordance_index_ipcw, c
 from sksurv.util import Surv
 
 from fedheme.evaluation import bootstrap
-from fedheme.evaluation.pooling import pool_sites
+from fedheme.evaluation.pooling import metrics_table, pool_sites
+from fedheme.evaluation.tables import POOLED_ONLY
 from fedheme.evaluation.metrics import EvaluationSettings, SiteOutcome, evaluate_risk, mean_over_models
 
 SETTINGS = EvaluationSettings(n_bootstrap=200, uno_tau=4.0, auc_times=(1.0, 2.0, 30.0), ibs_times=(0.25, 3.0, 8), calibration_time=2.0)
@@ -140,8 +141,29 @@ def test_fewer_than_ten_events_reports_na_with_the_reason():
     time, event, risk, survival = exponential_site(60, 6)
     event = event & (np.cumsum(event) <= 9)
     values, groups = evaluate_risk(site_outcome(time, event), risk, survival, SETTINGS)
-    assert all(math.isnan(v.value) for v in values) and not groups
+    others = [v for v in values if v.metric != "harrell_c"]
+    assert all(math.isnan(v.value) for v in others) and not groups
     assert all("9 events at the test site, fewer than 10" in v.note for v in values)
+    # Harrell's C is kept for pooling: its comparable pairs belong in the pooled C
+    (c,) = [v for v in values if v.metric == "harrell_c"]
+    assert np.isfinite(c.value) and c.weight > 0 and POOLED_ONLY in c.note
+
+
+def test_a_site_with_too_few_events_enters_the_pooled_c_but_shows_na():
+    """Pooled Harrell's C is the C over every site's comparable pairs, a small site's too."""
+    rows = []
+    for site, (n, cap) in {"big": (300, 1000), "small": (60, 9)}.items():
+        time, event, risk, survival = exponential_site(n, 11 if site == "big" else 12)
+        event = event & (np.cumsum(event) <= cap)
+        (c,) = [v for v in evaluate_risk(site_outcome(time, event), risk, survival, SETTINGS)[0] if v.metric == "harrell_c"]
+        rows.append({"disease": "d", "endpoint": "os", "design": "loso", "strategy": "m", "epsilon": "3", "seed": "1", "test_site": site,
+                     "metric": "harrell_c", "value": c.value, "ci_low": c.ci_low, "ci_high": c.ci_high, "se": c.se, "n": n,
+                     "events": int(event.sum()), "note": c.note, "weight": c.weight})  # fmt: skip
+    table = metrics_table([pd.DataFrame(rows)], 0.95).set_index("test_site")
+    assert math.isnan(table.loc["small", "value"]) and np.isfinite(table.loc["big", "value"])
+    weights = np.array([r["weight"] for r in rows])
+    expected = np.sum(weights * np.array([r["value"] for r in rows])) / weights.sum()
+    assert abs(table.loc["pooled", "value"] - round(expected, 4)) < 1e-9 and "pooled over 2 sites" in table.loc["pooled", "note"]
 
 
 def test_a_subset_leaves_patients_out_of_estimate_and_replicates():

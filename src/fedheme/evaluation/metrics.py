@@ -23,6 +23,7 @@ from sksurv.metrics import concordance_index_censored, concordance_index_ipcw, c
 from sksurv.util import Surv
 
 from fedheme.evaluation import bootstrap
+from fedheme.evaluation.tables import POOLED_ONLY
 
 
 @dataclass(frozen=True)
@@ -235,14 +236,21 @@ def evaluate_risk(
     W = outcome.weights[:, mask]
     names = settings.metric_names()
     B, n = W.shape[0], int(mask.sum())
+    pairs = bootstrap.comparable_pairs(np.ones((1, n)), time, event)[0]
+
+    def harrell(note_prefix: str = "") -> MetricValue:
+        point, note = _try(lambda: concordance_index_censored(event, time, risk)[0])
+        note = "; ".join(filter(None, [note_prefix, note]))
+        return _metric("harrell_c", point, note, bootstrap.harrell_c(W, time, event, risk), pairs, bootstrap.comparable_pairs(W, time, event), settings)
+
     if int(event.sum()) < settings.min_events:
         note = f"{int(event.sum())} events at the test site, fewer than {settings.min_events}: not estimated"
-        return [MetricValue(m, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note) for m in names], []
+        # too few for a row of its own, its comparable pairs still belong in the pooled C
+        pooled_only = harrell(f"{int(event.sum())} events at the test site, fewer than {settings.min_events}: {POOLED_ONLY}")
+        return [pooled_only if m == "harrell_c" else MetricValue(m, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note)
+                for m in names], []  # fmt: skip
     y = Surv.from_arrays(event, time)
-    values = []
-    pairs = bootstrap.comparable_pairs(np.ones((1, n)), time, event)[0]
-    point, note = _try(lambda: concordance_index_censored(event, time, risk)[0])
-    values.append(_metric("harrell_c", point, note, bootstrap.harrell_c(W, time, event, risk), pairs, bootstrap.comparable_pairs(W, time, event), settings))
+    values = [harrell()]
     patients = np.full(B, float(n))
     point, note = _try(lambda: concordance_index_ipcw(y, y, risk, tau=settings.uno_tau)[0])
     values.append(_metric("uno_c", point, note, bootstrap.uno_c(W, time, event, risk, settings.uno_tau), n, patients, settings))

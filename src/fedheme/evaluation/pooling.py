@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from fedheme.evaluation.tables import DIGITS, METRIC_COLUMNS, POOL_KEYS
+from fedheme.evaluation.tables import DIGITS, METRIC_COLUMNS, POOL_KEYS, POOLED_ONLY
 
 
 def pool_sites(metrics: pd.DataFrame, confidence: float) -> pd.DataFrame:
@@ -20,7 +20,9 @@ def pool_sites(metrics: pd.DataFrame, confidence: float) -> pd.DataFrame:
     comparable pairs, which gives Harrell's C over all within-site pairs; the others:
     patients). Sites resample independently, so its standard error is
     ``sqrt(sum_s (w_s / W)^2 se_s^2)`` and the interval the normal one around it. Sites
-    reporting NA are left out and named in the note.
+    reporting NA are left out and named in the note; a site with too few events for a C
+    of its own (:data:`~fedheme.evaluation.tables.POOLED_ONLY`) still enters the pooled C
+    with its comparable pairs.
     """
     metrics = metrics.copy()
     for k in ("epsilon", "seed"):
@@ -56,6 +58,9 @@ def metrics_table(site_metrics: list[pd.DataFrame], confidence: float) -> pd.Dat
     pooled = pool_sites(metrics, confidence)
     table = pd.concat([metrics.drop(columns="weight"), pooled], ignore_index=True)[METRIC_COLUMNS]
     table["note"] = table["note"].fillna("")
+    # a site with too few events is in the pooled C, not shown alone
+    alone = table["note"].str.contains(POOLED_ONLY, regex=False) & (table["test_site"] != "pooled")
+    table.loc[alone, ["value", "ci_low", "ci_high", "se"]] = math.nan
     for column in ("value", "ci_low", "ci_high", "se"):
         table[column] = table[column].astype(float).round(DIGITS)
     table["seed"] = table["seed"].astype("string")

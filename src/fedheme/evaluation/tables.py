@@ -8,6 +8,9 @@ METRIC_COLUMNS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed"
                   "metric", "value", "ci_low", "ci_high", "se", "n", "events", "note"]  # fmt: skip
 #: Decimals of released metrics and calibration values.
 DIGITS = 4
+#: Note of a site's Harrell's C that enters the pooled C but is shown as NA: the site has
+#: fewer than ``evaluation.min_events`` events for an estimate of its own.
+POOLED_ONLY = "not estimated alone; its comparable pairs enter the pooled C"
 #: What identifies one pooled row (the test site aside).
 POOL_KEYS = ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "metric"]
 
