@@ -106,6 +106,7 @@ MODULES: dict[str, str] = {
     "fedheme.federated.client": SITE,
     "fedheme.federated.server": CROSS,
     "fedheme.federated.fold": SIMFED,
+    "fedheme.federated.reference": SIMFED,  # the Cox reference, fitted on the pooled training sites
     # the workflow's entry points: classified per function in JOB_FUNCTIONS
     "fedheme.jobs": SHARED,  # ``logged`` only
     "fedheme.jobs.evaluate": JOBS,
@@ -118,6 +119,7 @@ MODULES: dict[str, str] = {
     # models: weights and networks, no patient rows
     "fedheme.models": SHARED,
     "fedheme.models.bundle": SHARED,
+    "fedheme.models.cox": SHARED,
     "fedheme.models.lightning": SHARED,
     "fedheme.models.losses": SHARED,
     "fedheme.models.networks": SHARED,

@@ -181,7 +181,7 @@ def release_modes(disease):
     modes = []
     if (
         float("inf") in epsilons
-        or "pooled" in training["baselines"]
+        or {"pooled", "cox"} & set(training["baselines"])
         or config["diseases"][disease].get("marker_features")
     ):
         modes.append("exact")

@@ -4,7 +4,8 @@ A fold is ``loso-<site>`` (train on every other site; the site is held out) or `
 (train on every site's training split; each site's test split is held out). A run is
 (strategy, epsilon, seed): a federated strategy (FedAvg, FedProx, FedAdam) over the
 training sites, or a baseline trained the same way: ``pooled`` (all training patients as
-one site, no DP: the upper reference) and ``local`` (each training site alone).
+one site, no DP: the upper reference), ``local`` (each training site alone) and ``cox``
+(lifelines' Cox model on the pooled training sites, no DP: is our optimiser converged?).
 Hyperparameters come from config, fixed before any test site is seen.
 
 The job never reads held-out patients: it writes the final weights of every run, with
@@ -27,12 +28,32 @@ import torch
 from fedheme.federated.client import Client
 from fedheme.federated.config import DesignSettings, TrainConfig
 from fedheme.federated.design import DesignMatrix, design_matrix
+from fedheme.federated.reference import fit_cox
 from fedheme.federated.server import combine_releases, run_federated
 from fedheme.privacy.accounting import Mechanism
 from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
 from fedheme.privacy.randomness import SiteRandomness, joint_randomness
 
 BASELINES = ("pooled", "local")
+
+
+def _cox_runs(fold: str, designs: dict[str, DesignMatrix], stats: dict, endpoint: str, seeds: list[int]) -> list[dict]:
+    """The ``cox`` reference on the pooled training sites (deterministic: one fit, listed
+    under every seed so that it stands beside every seed's runs)."""
+    weights = fit_cox(pooled_design(list(designs.values())), list(stats["bin_edges"][endpoint]) + [stats["horizon"]], stats["horizon"])
+    return [{"strategy": "cox", "epsilon": "inf", "seed": seed, "mode": "exact", "trained_on": "+".join(designs), "kind": "cox",
+             "max_site_epsilon": math.inf, "columns": None, "weights": weights} for seed in seeds]  # fmt: skip
+
+
+def _cox_ledger(fold: str, sites: list[str], seeds: list[int], delta: float) -> list[dict]:
+    """Every site of the pooled Cox fit, listed as a non-private run."""
+    rows = []
+    for seed in seeds:
+        identity = {"run": f"cox_epsinf_seed{seed}_{fold}_cox", "strategy": "cox", "target_epsilon": "inf", "seed": seed}
+        for site in sites:
+            rows += ledger_rows(identity, site, [Mechanism("non-private training", 0.0, 1.0, 1)], delta,
+                                "no DP: Cox model (lifelines) on the pooled training sites")  # fmt: skip
+    return rows
 
 
 def resolve_device(name: str) -> torch.device:
@@ -110,6 +131,8 @@ def train_fold(
         jobs.append(("markers", math.inf))
     if "local" in baselines:
         jobs += [("local", e) for e in epsilons]
+    if "cox" in baselines and n_bins > 1:  # a survival endpoint: lifelines' Cox model as reference
+        jobs.append(("cox", math.inf))
     prepared = {}  # pooled statistics and design matrices depend only on the release mode
     for mode in {_release_mode(e) for _, e in jobs}:
         stats = combine_releases(list(inputs.releases[mode].values()), settings)
@@ -121,6 +144,10 @@ def train_fold(
         mode = _release_mode(epsilon)
         releases = inputs.releases[mode]
         stats, designs = prepared[mode]
+        if strategy == "cox":
+            runs += _cox_runs(inputs.fold, designs, stats, endpoint, seeds)
+            ledger += _cox_ledger(inputs.fold, list(designs), seeds, base.delta)
+            continue
         for seed in seeds:
             run = f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_{inputs.fold}"
             config = replace(base, strategy="fedavg" if strategy in BASELINES + ("markers",) else strategy, epsilon=epsilon, seed=seed)

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from fedheme.io import atomic_path
+from fedheme.models.cox import CoxNet
 from fedheme.models.networks import LogisticHazardNet, build_network
 
 
@@ -27,9 +28,13 @@ def load_bundle(path: str | Path) -> dict:
     return torch.load(path, weights_only=True)
 
 
-def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet:
-    """The trained network of one run of a bundle, in evaluation mode on the CPU."""
+def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet | CoxNet:
+    """The trained network of one run of a bundle, in evaluation mode on the CPU (a
+    :class:`~fedheme.models.cox.CoxNet` for the ``cox`` reference)."""
     width = bundle["n_features"] if run.get("columns") is None else len(run["columns"])
-    model = build_network(bundle["model"], width, bundle["n_bins"])
+    if run.get("kind") == "cox":
+        model = CoxNet(width, bundle["n_bins"])
+    else:
+        model = build_network(bundle["model"], width, bundle["n_bins"])
     model.load_state_dict(run["weights"])
     return model.eval()

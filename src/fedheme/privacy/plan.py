@@ -203,8 +203,8 @@ def deployment_problems(config: dict) -> list[str]:
             problems.append(f"{where}: training.sample_rate must be set (a public sampling rate, so the plan is known before any release)")
         if any(math.isinf(float(e)) for e in training["epsilons"]):
             problems.append(f"{where}: training.epsilons holds inf (a non-private run)")
-        if "pooled" in training["baselines"]:
-            problems.append(f"{where}: training.baselines holds 'pooled' (patients pooled without DP)")
+        for baseline in sorted({"pooled", "cox"} & set(training["baselines"])):
+            problems.append(f"{where}: training.baselines holds {baseline!r} (patients pooled without DP)")
         if config["diseases"][disease].get("marker_features"):
             problems.append(f"diseases.{disease}.marker_features: the markers baseline trains without DP")
     return problems

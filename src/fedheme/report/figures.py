@@ -19,10 +19,10 @@ from fedheme.report.style import OKABE_ITO, STYLE, plt, save_figure
 SCORE_STYLE = {"ipssr": ("IPSS-R", "#777777", "s"), "ipssm": ("IPSS-M", "#000000", "D"),
                "iss": ("ISS", "#999999", "s"), "riss": ("R-ISS", "#555555", "D"), "r2iss": ("R2-ISS", "#000000", "^"),
                "tcd_rule": ("TCD >= 200 cm/s", "#555555", "s"), "oracle": ("oracle (true model)", OKABE_ITO[0], "*")}  # fmt: skip
-STRATEGY_COLOURS = {"pooled": OKABE_ITO[7], "markers": OKABE_ITO[1], "local": OKABE_ITO[6], "fedavg": OKABE_ITO[4],
-                    "fedprox": OKABE_ITO[2], "fedadam": OKABE_ITO[5]}  # fmt: skip
-STRATEGY_NAMES = {"pooled": "pooled (no DP)", "markers": "markers model (pooled)", "local": "local only", "fedavg": "FedAvg",
-                  "fedprox": "FedProx", "fedadam": "FedAdam"}  # fmt: skip
+STRATEGY_COLOURS = {"pooled": OKABE_ITO[7], "cox": OKABE_ITO[3], "markers": OKABE_ITO[1], "local": OKABE_ITO[6],
+                    "fedavg": OKABE_ITO[4], "fedprox": OKABE_ITO[2], "fedadam": OKABE_ITO[5]}  # fmt: skip
+STRATEGY_NAMES = {"pooled": "pooled (no DP)", "cox": "Cox, lifelines (pooled, no DP)", "markers": "markers model (pooled)",
+                  "local": "local only", "fedavg": "FedAvg", "fedprox": "FedProx", "fedadam": "FedAdam"}  # fmt: skip
 
 
 METRIC_LABELS = {"harrell_c": "Harrell's C", "uno_c": "Uno's C", "ibs": "integrated Brier score", "auroc": "AUROC", "auprc": "AUPRC"}
@@ -42,7 +42,7 @@ def run_label(strategy: str, epsilon) -> str:
     if strategy in SCORE_STYLE:
         return SCORE_STYLE[strategy][0]
     name = STRATEGY_NAMES.get(strategy, strategy)
-    return name if strategy in ("pooled", "markers") else f"{name}, {epsilon_text(epsilon)}"
+    return name if strategy in ("pooled", "cox", "markers") else f"{name}, {epsilon_text(epsilon)}"
 
 
 def _epsilon_value(epsilon) -> float:
@@ -123,7 +123,7 @@ def plot_privacy_utility(metrics: pd.DataFrame, endpoint: str, png, pdf, metric:
             x = [p[0] for p in points]
             ax.errorbar(x, [p[1] for p in points], yerr=np.array([p[2] for p in points]).T, marker="o", ms=4, capsize=3,
                         color=STRATEGY_COLOURS[strategy], label=STRATEGY_NAMES[strategy])  # fmt: skip
-        references = [("pooled", "pooled (no DP)", STRATEGY_COLOURS["pooled"], "-")]
+        references = [(s, STRATEGY_NAMES[s], STRATEGY_COLOURS[s], ls) for s, ls in (("pooled", "-"), ("cox", (0, (6, 2))))]
         styles = iter(["--", ":", "-.", (0, (1, 3)), (0, (5, 5))])
         references += [(s, SCORE_STYLE[s][0], SCORE_STYLE[s][1], next(styles)) for s in SCORE_STYLE if s in set(table["strategy"])]
         for strategy, label, colour, style in references:

@@ -14,7 +14,7 @@ import pandas as pd
 
 HEADLINE_METRICS = ["harrell_c", "uno_c", "auc_2y", "ibs"]
 BINARY_HEADLINE_METRICS = ["auroc", "auprc", "brier", "calibration_in_the_large"]
-STRATEGY_ORDER = ["oracle", "ipssr", "ipssm", "iss", "riss", "r2iss", "tcd_rule", "markers", "local", "pooled", "fedavg", "fedprox", "fedadam"]
+STRATEGY_ORDER = ["oracle", "ipssr", "ipssm", "iss", "riss", "r2iss", "tcd_rule", "markers", "local", "pooled", "cox", "fedavg", "fedprox", "fedadam"]
 
 
 def _order(strategy: str, epsilon) -> tuple:
