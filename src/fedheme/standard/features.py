@@ -8,8 +8,12 @@ from dataclasses import dataclass
 
 from fedheme.standard.mds import VARIABLES_BY_NAME
 
+#: IPSS-M model variables usable as features (computed by the code ``fedheme score`` uses):
+#: feature name -> IPSS-M variable (Bernard et al., NEJM Evidence 2022).
+IPSSM_FEATURES = {"ipssm_tp53multi": "TP53multi", "ipssm_sf3b1_5q": "SF3B1_5q", "ipssm_sf3b1_alpha": "SF3B1_alpha",
+                  "ipssm_flt3": "FLT3", "ipssm_nres2": "Nres2"}  # fmt: skip
 #: Features derived from harmonised MDS columns (computed by fedheme.data.features).
-DERIVED_FEATURE_NAMES = ("sex_male", "cyto_ordinal")
+DERIVED_FEATURE_NAMES = ("sex_male", "cyto_ordinal", *IPSSM_FEATURES)
 
 
 @dataclass(frozen=True)
