@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "bench" / "measurements"
 sys.path.insert(0, str(ROOT / "src"))
 
 

@@ -5,7 +5,7 @@ batch 64 with Poisson sampling (44 steps an epoch). Modes: Opacus' per-sample gr
 hooks, functorch (vmap) and expanded weights ('ew'), and ghost clipping (no per-sample
 gradients materialised). Also a non-DP epoch through the Lightning Trainer, to show why
 fedheme drives its LightningModules with a plain loop. Prints ratios measured side by side
-in this one run and saves them with machine facts to bench/results/dp_overhead.json.
+in this one run and saves them with machine facts to bench/measurements/dp_overhead.json.
 
     .venv/bin/python bench/dp_overhead.py [--epochs 5]
 """

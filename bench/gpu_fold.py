@@ -4,7 +4,7 @@ Trains the ``within`` fold of the default config (every site's training split; F
 FedProx and FedAdam at each epsilon, pooled and local baselines, seed 1) once on each
 device from the same released aggregates, and prints wall times and their ratio. Needs
 a finished ``make run`` (for the sites' harmonised patients and releases) and a GPU;
-without one it times the CPU only. Saves bench/results/gpu_fold.json.
+without one it times the CPU only. Saves bench/measurements/gpu_fold.json.
 
     .venv/bin/python bench/gpu_fold.py [--rounds 60]
 """

@@ -11,7 +11,7 @@ with batch 128: halving the batch doubles the DP-SGD steps of every run, which
 ``make run``'s 10-minute budget on 2 cores does not allow (the overall best is reported
 beside it).
 
-    python bench/hyperparameters.py    # writes bench/results/hyperparameters.json
+    python bench/hyperparameters.py    # writes bench/measurements/hyperparameters.json
 
 The winner is written to config/config.yaml by hand, with this file's result cited in
 config/README.md.

@@ -5,7 +5,7 @@ Runs the whole default workflow from scratch in a fresh working directory on 2 c
 Every rule's Snakemake benchmark file gives the wall time of each job; the start-up cost
 of a job (interpreter and imports of a rule's script before it does any work) is measured
 by timing the same interpreter importing the same modules, once per kind of job. The
-share is the summed start-up over the summed job time. Saves bench/results/pipeline.json.
+share is the summed start-up over the summed job time. Saves bench/measurements/pipeline.json.
 
     .venv/bin/python bench/pipeline.py
 """

@@ -7,7 +7,7 @@ replacement, features jittered), split evenly into sites:
 Each point runs DP-FedAvg at epsilon 3 for a fixed number of rounds in a fresh process
 (so peak RSS is that run's own), on a GPU when one is visible (the device name is saved
 with the results), and the script prints the measured scaling exponent
-(slope of log time on log size; 1 = linear). Saves bench/results/scaling.json.
+(slope of log time on log size; 1 = linear). Saves bench/measurements/scaling.json.
 
     .venv/bin/python bench/scaling.py [--rounds 5]
 """
