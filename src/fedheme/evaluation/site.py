@@ -78,36 +78,47 @@ class SiteEvaluation:
     predictions: pd.DataFrame
 
 
-def evaluate_site(
-    *,
-    bundle: dict,
-    patients: pd.DataFrame,
-    scores: pd.DataFrame,
-    baselines: list[str],
-    design_settings: DesignSettings,
-    settings: EvaluationSettings,
-    disease: str,
-    site_id: str,
-    randomness: SiteRandomness,
-    declared: tuple[str, str, str],
-    risk_thresholds: tuple[float, ...] = (0.2, 0.5),
-    km_step: float = 0.5,
-) -> SiteEvaluation:
-    """Evaluate every run of a fold's bundle, and each clinical score, at one test site.
+@dataclass(frozen=True)
+class SiteInputs:
+    """What one test site evaluates a fold with, in its own job.
 
-    Args:
+    Attributes:
         bundle: the fold's model bundle (:mod:`fedheme.models.bundle`).
         patients: the site's harmonised patients (all rows; the fold picks the subset).
         scores: the site's clinical scores (``<baseline>_score`` columns by patient_id).
-        randomness: the site's draws (its secret key): the bootstrap weights come from it.
+        baselines: the clinical scores evaluated beside the models.
+        design_settings, settings: features and time bins; the evaluation block.
+        disease, site_id: named in every released row.
+        randomness: the site's draws (its secret key): bootstrap weights and release noise.
         declared: (strategy, epsilon, seed) of the one model whose calibration groups and
-            life tables the site releases, declared before evaluation, in the ``loso``
-            design only: a second release on the same patients could differ from it by
-            one patient, and their difference would describe that patient.
+            life tables the site releases, declared before evaluation: a second release on
+            the same patients could differ from it by one patient, and their difference
+            would describe that patient.
         risk_thresholds: predicted-risk cut points (at the calibration horizon) of the
             risk groups of the released life tables (Kaplan-Meier figure).
         km_step: interval of the life tables (years).
     """
+
+    bundle: dict
+    patients: pd.DataFrame
+    scores: pd.DataFrame
+    baselines: list[str]
+    design_settings: DesignSettings
+    settings: EvaluationSettings
+    disease: str
+    site_id: str
+    randomness: SiteRandomness
+    declared: tuple[str, str, str]
+    risk_thresholds: tuple[float, ...] = (0.2, 0.5)
+    km_step: float = 0.5
+
+
+def evaluate_site(site: SiteInputs) -> SiteEvaluation:
+    """Research mode: every run of a fold's bundle, and each clinical score, at one test
+    site; calibration groups and life tables of the declared model in the ``loso`` design."""
+    bundle, patients, scores, baselines = site.bundle, site.patients, site.scores, site.baselines
+    design_settings, settings, disease, site_id = site.design_settings, site.settings, site.disease, site.site_id
+    randomness, declared, risk_thresholds, km_step = site.randomness, site.declared, site.risk_thresholds, site.km_step
     fold, endpoint = bundle["fold"], bundle["endpoint"]
     design = Fold.parse(fold).design
     binary = design_settings.is_binary(endpoint)
@@ -205,36 +216,21 @@ def _model_risk_at_horizon(bundle: dict, run: dict, x: np.ndarray, binary: bool,
     return 1.0 - survival(np.array([calibration_time]))[:, 0]
 
 
-def evaluate_site_deployment(
-    *,
-    bundle: dict,
-    patients: pd.DataFrame,
-    scores: pd.DataFrame,
-    baselines: list[str],
-    design_settings: DesignSettings,
-    settings: EvaluationSettings,
-    disease: str,
-    site_id: str,
-    randomness: SiteRandomness,
-    declared: tuple[str, str, str],
-    noise_multiplier: float,
-    risk_edges: list[float],
-    risk_thresholds: tuple[float, ...] = (0.2, 0.5),
-    km_step: float = 0.5,
-) -> tuple[SiteEvaluation, list[tuple[str, float]]]:
+def evaluate_site_deployment(site: SiteInputs, *, noise_multiplier: float, risk_edges: list[float]) -> tuple[SiteEvaluation, list[tuple[str, float]]]:
     """``deployment`` mode: the declared model and each clinical score at one test site,
     released as noisy count tables only (:mod:`fedheme.evaluation.noisy`).
 
     Args:
         noise_multiplier: noise sd of each cell (the tables' L2 sensitivity is 1).
         risk_edges: public cut points of the model's predicted risk at the calibration
-            horizon (they include ``risk_thresholds``).
-        (the others as :func:`evaluate_site`)
+            horizon (they include ``site.risk_thresholds``).
 
     Returns:
         (evaluation, tables): what the site writes, and (score, noise multiplier) of every
         table released, for its accountant and the ledger.
     """
+    bundle, scores, baselines, design_settings = site.bundle, site.scores, site.baselines, site.design_settings
+    settings, disease, site_id, randomness, declared = site.settings, site.disease, site.site_id, site.randomness, site.declared
     from fedheme.evaluation.noisy import CountTable, calibration_rows, count_table, release_table, table_life_table, table_metric, time_bins
     from fedheme.privacy.plan import evaluation_scores
     from fedheme.scores import CATEGORY_CUTS
@@ -242,7 +238,7 @@ def evaluate_site_deployment(
     fold, endpoint = bundle["fold"], bundle["endpoint"]
     parsed = Fold.parse(fold)
     binary = design_settings.is_binary(endpoint)
-    rows = subset_rows(patients, parsed.test_subset)
+    rows = subset_rows(site.patients, parsed.test_subset)
     strategy, epsilon, seed = map(str, declared)
     run = next((r for r in bundle["runs"] if (r["strategy"], str(r["epsilon"]), str(r["seed"])) == (strategy, epsilon, seed)), None)
     if run is None:
@@ -284,7 +280,7 @@ def evaluate_site_deployment(
             table, cuts, settings.calibration_time, binary=binary, B=settings.n_bootstrap, confidence=settings.confidence,
             min_cell_count=settings.min_cell_count, rng=rng)]  # fmt: skip
         if not binary:
-            life_tables = table_life_table(table, cuts, list(risk_thresholds), km_step, stats["horizon"], settings.min_cell_count).assign(**model_keys)
+            life_tables = table_life_table(table, cuts, list(site.risk_thresholds), site.km_step, stats["horizon"], settings.min_cell_count).assign(**model_keys)
     calibration = pd.DataFrame(calibration, columns=CALIBRATION_COLUMNS).round(
         {c: DIGITS for c in ("predicted_risk", "observed_risk", "observed_low", "observed_high")}
     )

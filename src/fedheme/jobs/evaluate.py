@@ -23,7 +23,7 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     and listed in the ledger file.
     """
     from fedheme.evaluation.metrics import EvaluationSettings
-    from fedheme.evaluation.site import evaluate_site, evaluate_site_deployment
+    from fedheme.evaluation.site import SiteInputs, evaluate_site, evaluate_site_deployment
     from fedheme.evaluation.tables import declared_model
     from fedheme.federated.config import DesignSettings
     from fedheme.models.bundle import load_bundle
@@ -34,10 +34,10 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
 
     private_dir = Path(patients).parent
     declared = declared_model(figures["strategy"], [float(e) for e in training["epsilons"]], training["seeds"])
-    rows = pd.read_parquet(patients)
-    digest = data_digest(rows)
-    common = dict(
-        bundle=load_bundle(models), patients=rows, scores=pd.read_parquet(scores),
+    patient_rows = pd.read_parquet(patients)
+    digest = data_digest(patient_rows)
+    site = SiteInputs(
+        bundle=load_bundle(models), patients=patient_rows, scores=pd.read_parquet(scores),
         baselines=disease["baselines"], design_settings=DesignSettings.from_config(disease, training),
         settings=EvaluationSettings.from_config(evaluation, privacy["min_cell_count"]), disease=disease_name, site_id=site_id,
         randomness=site_randomness(private_dir, privacy.get("randomness", "site_key"), digest), declared=declared,
@@ -46,12 +46,12 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     accountant = site_accountant(private_dir, privacy=privacy, delta=training["delta"], disease=disease_name, site=site_id)
     ledger = pd.DataFrame(columns=RUN_LEDGER_COLUMNS)
     if accountant is None:
-        result = evaluate_site(**common)
+        result = evaluate_site(site)
     else:
         noise = float(privacy.get("evaluation_noise", 5.0))
         charges = evaluation_charges(disease_name, evaluation_scores(disease), endpoint=endpoint, fold=fold, noise_multiplier=noise)
         accountant.charge(charges, data=digest)
-        result, _ = evaluate_site_deployment(**common, noise_multiplier=noise,
+        result, _ = evaluate_site_deployment(site, noise_multiplier=noise,
                                              risk_edges=list(privacy.get("evaluation_risk_edges", [0.1, 0.2, 0.35, 0.5, 0.7])))  # fmt: skip
         rows = []
         for charge, score in zip(charges, evaluation_scores(disease)):
