@@ -40,3 +40,11 @@ def test_the_cox_reference_predicts_what_lifelines_predicts():
         risk = net.risk(torch.from_numpy(design.x[:20])).numpy()
     assert np.allclose(ours, expected, atol=1e-4)
     assert np.allclose(risk - risk[0], np.log(fitter.predict_partial_hazard(rows)).to_numpy() - math.log(fitter.predict_partial_hazard(rows.head(1)).iloc[0]), atol=1e-4)
+
+
+def test_a_feature_constant_over_the_training_sites_gets_beta_zero():
+    design = simulated_design(300, 1)
+    design.x[:, 2] = 0.0  # nobody carries it
+    weights = fit_cox(design, [1.0, 2.0, 10.0], 10.0)
+    beta = weights["risk_net.weight"].numpy()[0]
+    assert beta[2] == 0.0 and np.isfinite(beta).all() and abs(beta[0]) > 0.3

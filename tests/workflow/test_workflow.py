@@ -97,7 +97,7 @@ def test_metrics_table_holds_every_strategy_design_and_site(small_run):
     assert list(table.columns) == ["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site",
                                    "metric", "value", "ci_low", "ci_high", "se", "n", "events", "note"]  # fmt: skip
     assert set(table["design"]) == {"loso", "within"}
-    assert set(table["strategy"]) == {"ipssr", "ipssm", "local", "pooled", "fedavg", "fedadam"}
+    assert set(table["strategy"]) == {"ipssr", "ipssm", "local", "pooled", "cox", "fedavg", "fedadam"}
     assert set(table.loc[table["strategy"] == "fedavg", "epsilon"]) == {"inf", "3"}
     assert set(table.loc[table["design"] == "loso", "test_site"]) == {"siteA", "siteB", "pooled"}
     assert set(table.loc[table["design"] == "within", "test_site"]) == set(SMALL_SITES) | {"pooled"}
@@ -123,8 +123,8 @@ def test_mm_and_scd_run_end_to_end_with_baselines_and_oracle(small_run):
     table = pd.read_csv(small_run / "results" / "tables" / "metrics.tsv", sep="\t", dtype={"epsilon": str, "seed": str})
     mm, scd = table[table["disease"] == "mm"], table[table["disease"] == "scd"]
     assert set(mm["endpoint"]) == {"pfs"} and set(scd["endpoint"]) == {"event24m"}
-    assert set(mm["strategy"]) == {"iss", "riss", "r2iss", "oracle", "local", "pooled", "fedavg"}
-    assert set(scd["strategy"]) == {"tcd_rule", "markers", "oracle", "local", "pooled", "fedavg"}
+    assert set(mm["strategy"]) == {"iss", "riss", "r2iss", "oracle", "local", "pooled", "cox", "fedavg"}
+    assert set(scd["strategy"]) == {"tcd_rule", "markers", "oracle", "local", "pooled", "fedavg"}  # no Cox for a binary endpoint
     assert set(scd["metric"]) == {"auroc", "auprc", "brier", "calibration_in_the_large"}
     assert {"harrell_c", "uno_c", "ibs"} <= set(mm["metric"])
     for frame, metric in ((mm, "harrell_c"), (scd, "auroc")):

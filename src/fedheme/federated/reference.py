@@ -2,14 +2,18 @@
 
 Non-private (research mode only, like ``pooled``): all training patients of a fold as one
 data set, follow-up censored at the horizon as in the logistic-hazard model, the same
-standardised and imputed features, and a small fixed ridge penalty (``PENALIZER``), fixed
-before any test site is seen. Its coefficients and baseline survival at the federation's
+standardised and imputed features (those constant over the training sites left out), and
+a small fixed ridge penalty (``PENALIZER``), fixed before any test site is seen; only if
+lifelines does not converge (tiny or separated data) is it refitted with a 10 or 100 times
+stronger penalty, with a warning in the job's log. Its coefficients and baseline survival at the federation's
 bin ends fill a :class:`fedheme.models.cox.CoxNet`.
 
 Reference: Davidson-Pilon C. lifelines: survival analysis in Python. JOSS 2019;4:1317.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
@@ -26,14 +30,26 @@ def fit_cox(design: DesignMatrix, bin_ends: list[float], horizon: float) -> dict
     import torch
     from lifelines import CoxPHFitter
 
+    from lifelines.exceptions import ConvergenceError
+
     x = design.x.astype(float)
     names = [f"x{j}" for j in range(x.shape[1])]
-    frame = pd.DataFrame(x, columns=names)
+    # a feature constant over the pooled training sites (a gene nobody carries at a small
+    # site) has no coefficient to estimate: it is left out, with beta 0
+    varying = [n for n, sd in zip(names, x.std(axis=0)) if sd > 1e-8]
+    frame = pd.DataFrame(x, columns=names)[varying]
     frame["time"] = np.minimum(design.time, horizon)
     frame["event"] = (design.status.astype(bool) & (design.time < horizon)).astype(int)
-    fitter = CoxPHFitter(penalizer=PENALIZER).fit(frame, duration_col="time", event_col="event")
-    beta = fitter.params_.reindex(names).to_numpy()
-    zero = pd.DataFrame(np.zeros((1, len(names))), columns=names)
+    for penalizer in (PENALIZER, 10 * PENALIZER, 100 * PENALIZER):
+        try:
+            fitter = CoxPHFitter(penalizer=penalizer).fit(frame, duration_col="time", event_col="event")
+            break
+        except ConvergenceError:  # tiny or separated data: a stronger ridge, said in the log
+            logging.getLogger("fedheme").warning("Cox reference did not converge with penalizer %g; retrying stronger", penalizer)
+    else:
+        raise RuntimeError(f"the Cox reference did not converge on {len(frame)} patients, even with penalizer {penalizer:g}")
+    beta = fitter.params_.reindex(names).fillna(0.0).to_numpy()
+    zero = pd.DataFrame(np.zeros((1, len(varying))), columns=varying)
     baseline = fitter.predict_survival_function(zero, times=list(bin_ends)).to_numpy()[:, 0]
     return {"risk_net.weight": torch.tensor(beta[None, :], dtype=torch.float32),
             "baseline_survival": torch.tensor(baseline, dtype=torch.float32)}  # fmt: skip
