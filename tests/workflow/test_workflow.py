@@ -106,7 +106,9 @@ def test_metrics_table_holds_every_strategy_design_and_site(small_run):
     assert len(harrell) > 0 and ((harrell["ci_low"] <= harrell["value"]) & (harrell["value"] <= harrell["ci_high"])).all()
     assert table.loc[table["strategy"].isin(["ipssr", "ipssm"]), ["epsilon", "seed"]].isna().all().all()
     scores_ibs = table[table["strategy"].isin(["ipssr", "ipssm"]) & (table["metric"] == "ibs")]
-    assert scores_ibs["value"].isna().all() and scores_ibs["note"].str.contains("without survival probabilities").all()
+    # NA with its reason: no survival probabilities, or (a small within-site test split,
+    # which the site's own key draws) too few events to estimate anything
+    assert scores_ibs["value"].isna().all() and scores_ibs["note"].str.contains("without survival probabilities|fewer than 10").all()
     pooled = table[(table["test_site"] == "pooled") & (table["design"] == "loso") & (table["metric"] == "harrell_c")]
     assert (pooled["n"] == table[(table["design"] == "loso") & (table["test_site"] != "pooled")].groupby("test_site")["n"].first().sum()).all()
     summary = (small_run / "results" / "tables" / "summary.md").read_text()
