@@ -61,6 +61,7 @@ MODULES: dict[str, str] = {
     "fedheme._exports": SHARED,
     "fedheme.cli": SHARED,  # the command line: dispatches to either side, imported by neither
     "fedheme.folds": SHARED,
+    "fedheme.grid": SHARED,  # the study grid from config (read by the rules and the privacy plan)
     "fedheme.io": SHARED,
     "fedheme.seeding": SHARED,
     # inside a site: reading, checking and transforming patient rows

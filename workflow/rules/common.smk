@@ -10,10 +10,12 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# fedheme's names shared with the rules (fold names, the figure list): light modules of
-# this checkout's package, which import nothing outside the standard library.
+# fedheme's names shared with the rules (fold names, the study grid, the figure list):
+# light modules of this checkout's package, which import nothing outside the standard
+# library.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from fedheme.folds import FOLD_PATTERN, SITE_PATTERN, Fold, fold_names
+from fedheme.folds import FOLD_PATTERN, SITE_PATTERN, Fold
+import fedheme.grid as grid
 from fedheme.report.catalogue import FIGURES
 
 validate(config, "../schemas/config.schema.yaml")
@@ -87,12 +89,11 @@ TABULAR_DISEASES = _alternatives(
 
 def training_of(disease):
     """The training block with the disease's own overrides applied."""
-    return {**config["training"], **config["diseases"][disease].get("training", {})}
+    return grid.training_of(config, disease)
 
 
 def train_endpoints(disease):
-    cfg = config["diseases"][disease]
-    return cfg.get("train_endpoints", [cfg["primary_endpoint"]])
+    return grid.train_endpoints(config["diseases"][disease])
 
 
 def is_binary(disease, endpoint):
@@ -167,12 +168,6 @@ def overview_features(wildcards):
     return disease_config(wildcards)["features"] if DEPLOYMENT else None
 
 
-def held_out_sites(disease):
-    chosen = training_of(disease)["held_out_sites"]
-    sites = sites_of(disease)
-    return sites if chosen == "all" else [s for s in chosen if s in sites]
-
-
 def release_modes(disease):
     """'exact' for epsilon = inf runs and the baselines without DP, 'dp' when any epsilon is
     finite."""
@@ -212,7 +207,7 @@ def train_fold_inputs(wildcards):
 
 def folds_of(disease):
     """The training folds of a disease: one per held-out site (loso) and 'within'."""
-    return fold_names(config["evaluation"]["designs"], held_out_sites(disease))
+    return grid.study_folds(config, disease, sites_of(disease))
 
 
 def fold_test_sites(disease, fold):

@@ -30,6 +30,7 @@ from fedheme.federated.config import DesignSettings, TrainConfig
 from fedheme.federated.design import DesignMatrix, design_matrix
 from fedheme.federated.reference import fit_cox
 from fedheme.federated.server import combine_releases, run_federated
+from fedheme.grid import epsilon_label, run_name
 from fedheme.privacy.accounting import Mechanism
 from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
 from fedheme.privacy.randomness import SiteRandomness, joint_randomness
@@ -49,7 +50,7 @@ def _cox_ledger(fold: str, sites: list[str], seeds: list[int], delta: float) -> 
     """Every site of the pooled Cox fit, listed as a non-private run."""
     rows = []
     for seed in seeds:
-        identity = {"run": f"cox_epsinf_seed{seed}_{fold}_cox", "strategy": "cox", "target_epsilon": "inf", "seed": seed}
+        identity = {"run": f"{run_name('cox', math.inf, seed, fold)}_cox", "strategy": "cox", "target_epsilon": "inf", "seed": seed}
         for site in sites:
             rows += ledger_rows(identity, site, [Mechanism("non-private training", 0.0, 1.0, 1)], delta,
                                 "no DP: Cox model (lifelines) on the pooled training sites")  # fmt: skip
@@ -65,10 +66,6 @@ def resolve_device(name: str) -> torch.device:
             raise RuntimeError("training.device is 'gpu' but no CUDA device is visible")
         return torch.device("cuda")
     return torch.device("cpu")
-
-
-def epsilon_label(epsilon: float) -> str:
-    return "inf" if math.isinf(epsilon) else f"{epsilon:g}"
 
 
 def pooled_design(parts: list[DesignMatrix]) -> DesignMatrix:
@@ -149,7 +146,7 @@ def train_fold(
             ledger += _cox_ledger(inputs.fold, list(designs), seeds, base.delta)
             continue
         for seed in seeds:
-            run = f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_{inputs.fold}"
+            run = run_name(strategy, epsilon, seed, inputs.fold)
             config = replace(base, strategy="fedavg" if strategy in BASELINES + ("markers",) else strategy, epsilon=epsilon, seed=seed)
             columns = marker_columns if strategy == "markers" else None
             if strategy == "local":

@@ -29,7 +29,7 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     from fedheme.models.bundle import load_bundle
     from fedheme.privacy.budget import site_accountant
     from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
-    from fedheme.privacy.plan import evaluation_charges, evaluation_scores
+    from fedheme.privacy.plan import EVALUATION_NOISE, EVALUATION_RISK_EDGES, evaluation_charges, evaluation_scores
     from fedheme.privacy.randomness import data_digest, site_randomness
 
     private_dir = Path(patients).parent
@@ -48,11 +48,11 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     if accountant is None:
         result = evaluate_site(site)
     else:
-        noise = float(privacy.get("evaluation_noise", 5.0))
+        noise = float(privacy.get("evaluation_noise", EVALUATION_NOISE))
         charges = evaluation_charges(disease_name, evaluation_scores(disease), endpoint=endpoint, fold=fold, noise_multiplier=noise)
         accountant.charge(charges, data=digest)
         result, _ = evaluate_site_deployment(site, noise_multiplier=noise,
-                                             risk_edges=list(privacy.get("evaluation_risk_edges", [0.1, 0.2, 0.35, 0.5, 0.7])))  # fmt: skip
+                                             risk_edges=list(privacy.get("evaluation_risk_edges", EVALUATION_RISK_EDGES)))  # fmt: skip
         rows = []
         for charge, score in zip(charges, evaluation_scores(disease)):
             run = {"run": f"evaluation_{score}_{fold}", "strategy": declared[0] if score == "model" else score,

@@ -23,12 +23,17 @@ from functools import lru_cache
 
 import pandas as pd
 
+from fedheme.grid import run_name, study_folds, train_endpoints, training_of
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
 
 #: The privacy modes (``privacy.mode``).
 MODES = ("research", "deployment")
 #: Mechanism of a count table a test site releases in ``deployment`` evaluation.
 EVALUATION_TABLE = "gaussian-evaluation-table"
+#: Defaults of ``privacy.evaluation_noise`` and ``privacy.evaluation_risk_edges`` (as the
+#: config schema sets them).
+EVALUATION_NOISE = 5.0
+EVALUATION_RISK_EDGES = (0.1, 0.2, 0.35, 0.5, 0.7)
 #: Columns of the study plan (one row per disease and site).
 PLAN_COLUMNS = ["disease", "site", "charges", "releases", "dp_sgd_runs", "evaluation_tables", "delta",
                 "epsilon_planned", "epsilon_planned_rdp_dp_accounting", "epsilon_planned_pld_dp_accounting",
@@ -93,15 +98,6 @@ def _calibrated(epsilon: float, delta: float, q: float, steps: int, fixed: tuple
     return calibrate_noise(epsilon, delta, q, steps, list(fixed))
 
 
-def epsilon_label(epsilon: float) -> str:
-    return "inf" if math.isinf(epsilon) else f"{epsilon:g}"
-
-
-def run_name(strategy: str, epsilon: float, seed, fold: str) -> str:
-    """A run's name in the ledger and the bundle (the group is appended there)."""
-    return f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_{fold}"
-
-
 def release_charges(disease: str, subset: str, mechanisms: list[Mechanism]) -> list[Charge]:
     return [Charge(f"{disease}/training_release_{subset}/{m.name}", m) for m in mechanisms if m.steps > 0]
 
@@ -140,24 +136,6 @@ def evaluation_charges(disease_name: str, scores: list[str], *, endpoint: str, f
             for score in scores]  # fmt: skip
 
 
-def training_of(config: dict, disease: str) -> dict:
-    """The training block with the disease's own overrides applied."""
-    return {**config["training"], **config["diseases"][disease].get("training", {})}
-
-
-def train_endpoints(disease: dict) -> list[str]:
-    return list(disease.get("train_endpoints", [disease["primary_endpoint"]]))
-
-
-def study_folds(config: dict, disease: str, sites: list[str]) -> list[str]:
-    """The folds of a disease: one per held-out site (loso) and ``within``."""
-    from fedheme.folds import fold_names
-
-    chosen = training_of(config, disease)["held_out_sites"]
-    held_out = sites if chosen == "all" else [s for s in chosen if s in sites]
-    return fold_names(config["evaluation"]["designs"], held_out)
-
-
 def site_plan(config: dict, disease_name: str, sites: list[str]) -> dict[str, list[Charge]]:
     """Every charge of every site of one disease over the study (``deployment`` mode)."""
     from fedheme.federated.config import DesignSettings
@@ -166,7 +144,7 @@ def site_plan(config: dict, disease_name: str, sites: list[str]) -> dict[str, li
     disease, training = config["diseases"][disease_name], training_of(config, disease_name)
     parts = DesignSettings.from_config(disease, training).release_parts
     folds = study_folds(config, disease_name, sites)
-    noise = float(config["privacy"].get("evaluation_noise", 5.0))
+    noise = float(config["privacy"].get("evaluation_noise", EVALUATION_NOISE))
     plan: dict[str, list[Charge]] = {}
     for site in sites:
         subsets = {Fold.parse(f).train_subset for f in folds if site in Fold.parse(f).train_sites(sites)}
@@ -192,7 +170,7 @@ def deployment_problems(config: dict) -> list[str]:
     privacy = config["privacy"]
     if "study_epsilon" not in privacy:
         problems.append("privacy.study_epsilon: deployment needs each site's budget over the study")
-    edges = privacy.get("evaluation_risk_edges", [0.1, 0.2, 0.35, 0.5, 0.7])
+    edges = privacy.get("evaluation_risk_edges", EVALUATION_RISK_EDGES)
     missing = sorted(set(map(float, config["figures"]["risk_thresholds"])) - set(map(float, edges)))
     if missing:
         problems.append(f"privacy.evaluation_risk_edges: must include figures.risk_thresholds {missing}")
