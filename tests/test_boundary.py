@@ -78,6 +78,7 @@ MODULES: dict[str, str] = {
     "fedheme.data.iwgpm.qc": SITE,
     "fedheme.data.iwgpm.simulate": SITE,
     "fedheme.data.iwgpm.validation": SITE,
+    "fedheme.data.iwgpm.transplant": SITE,
     "fedheme.data.tabular": SITE,
     "fedheme.data.tabular.ingest": SITE,
     "fedheme.data.tabular.qc": SITE,

@@ -23,6 +23,34 @@ def train_endpoints(disease: dict) -> list[str]:
     return list(disease.get("train_endpoints", [disease["primary_endpoint"]]))
 
 
+#: The survival endpoints of a harmonised MDS file (``fedheme.standard.mds.SURVIVAL_ENDPOINTS``).
+MDS_ENDPOINTS = ("os", "lfs", "os_nh", "lfs_nh")
+
+
+def endpoint_problems(config: dict) -> list[str]:
+    """What is wrong with the diseases' endpoints, one line each (empty when nothing).
+
+    A disease's ``primary_endpoint`` and ``train_endpoints`` must be among its
+    ``endpoints`` (whose released histograms training needs); an MDS endpoint must be one
+    the harmonised file holds; a tabular one a key of its ``outcome.endpoints``.
+    """
+    problems = []
+    for name, disease in config["diseases"].items():
+        declared = list(disease["endpoints"])
+        if disease.get("kind", "iwgpm") == "iwgpm":
+            known = list(MDS_ENDPOINTS)
+        else:
+            known = list(disease.get("outcome", {}).get("endpoints", {}))
+        for endpoint in declared:
+            if endpoint not in known:
+                problems.append(f"diseases.{name}.endpoints: {endpoint!r} is not one of {known}")
+        for key, chosen in (("primary_endpoint", [disease["primary_endpoint"]]), ("train_endpoints", train_endpoints(disease))):
+            for endpoint in chosen:
+                if endpoint not in declared:
+                    problems.append(f"diseases.{name}.{key}: {endpoint!r} is not in its endpoints {declared}")
+    return problems
+
+
 def held_out_sites(config: dict, disease: str, sites: list[str]) -> list[str]:
     """The sites held out one at a time (``training.held_out_sites``: 'all' or a list)."""
     chosen = training_of(config, disease)["held_out_sites"]

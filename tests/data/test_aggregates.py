@@ -18,10 +18,11 @@ SPEC = FeatureSpec(
     binary=("sex_male", "mut_TP53", "mut_SF3B1", "mut_NPM1"),
     log1p=("plt_1e9_l",),
 )
+ENDPOINTS = ("os", "lfs")
 
 
 def test_the_overview_of_released_aggregates_equals_the_direct_computation(small_sites):
-    aggregates = [site_aggregates(s.cohort.patients, SPEC, s.site_id, "all", min_cell_count=1) for s in small_sites]
+    aggregates = [site_aggregates(s.cohort.patients, SPEC, s.site_id, "all", min_cell_count=1, endpoints=ENDPOINTS) for s in small_sites]
     overview = site_overview(aggregates).set_index("site_id")
     for site in small_sites:
         rows = site.cohort.patients
@@ -43,7 +44,7 @@ def test_small_cells_are_suppressed_with_their_complements(small_sites):
     patients.loc[patients.index[:3], "mut_NPM1"] = 1.0  # 3 carriers: below 5
     patients["mut_SF3B1"] = 1.0
     patients.loc[patients.index[:2], "mut_SF3B1"] = 0.0  # 2 non-carriers: complement below 5
-    agg = site_aggregates(patients, SPEC, "s1", "all", min_cell_count=5)
+    agg = site_aggregates(patients, SPEC, "s1", "all", min_cell_count=5, endpoints=ENDPOINTS)
     assert agg["binary"]["mut_NPM1"]["n_one"] is None
     assert agg["binary"]["mut_SF3B1"]["n_one"] is None
     assert "binary.mut_NPM1.n_one" in agg["suppressed"]
@@ -56,10 +57,17 @@ def test_small_cells_are_suppressed_with_their_complements(small_sites):
 
 def test_aggregates_hold_no_patient_level_value(small_sites):
     site = small_sites[0]
-    text = json.dumps(site_aggregates(site.cohort.patients, SPEC, "s1", "all", 5))
+    text = json.dumps(site_aggregates(site.cohort.patients, SPEC, "s1", "all", 5, endpoints=ENDPOINTS))
     for pid in site.cohort.patients["patient_id"]:
         assert pid not in text
     assert "karyotype" not in json.loads(text)["categorical"]
+
+
+def test_missingness_that_says_who_was_transplanted_is_not_released(small_sites):
+    agg = site_aggregates(small_sites[0].cohort.patients, SPEC, "s1", "all", 5, endpoints=("os",))
+    assert "time_to_transplant_days" not in agg["n_missing"]
+    assert "os_nh_years" not in agg["n_missing"] and "transplant" in agg["n_missing"]
+    assert set(agg["endpoints"]) == {"os"}, "only the study's endpoints: no os minus os_nh difference"
 
 
 def test_unknown_feature_is_rejected():

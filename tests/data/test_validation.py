@@ -78,7 +78,25 @@ def corrupt_duplicate_id(p, v, d):
 
 def corrupt_negative_follow_up(p, v, d):
     set_cell(p, d, 4, "OS_time_years", "-1,5")
-    return p, 4, "OS_time_years", "follow-up time -1.5 is negative"
+    return p, 4, "OS_time_years", "overall survival time -1.5 years is negative"
+
+
+def corrupt_negative_transplant_time(p, v, d):
+    set_cell(p, d, 5, "HSCT_allo", "1")
+    set_cell(p, d, 5, "HSCT_days_from_diagnosis", "-5")
+    return p, 5, "HSCT_days_from_diagnosis", "time to allogeneic transplant -5 days is negative"
+
+
+def corrupt_transplant_after_follow_up(p, v, d):
+    set_cell(p, d, 4, "HSCT_allo", "1")
+    set_cell(p, d, 4, "HSCT_days_from_diagnosis", "20000")
+    return p, 4, "HSCT_days_from_diagnosis", "transplant at day 20000 is after the end of follow-up"
+
+
+def corrupt_transplant_date_without_transplant(p, v, d):
+    set_cell(p, d, 7, "HSCT_allo", "0")
+    set_cell(p, d, 7, "HSCT_days_from_diagnosis", "3")
+    return p, 7, "HSCT_days_from_diagnosis", "a transplant date (3 days) is given while transplant is 0"
 
 
 def corrupt_event_not_binary(p, v, d):
@@ -142,6 +160,9 @@ CASES = [
     corrupt_out_of_range,
     corrupt_duplicate_id,
     corrupt_negative_follow_up,
+    corrupt_negative_transplant_time,
+    corrupt_transplant_after_follow_up,
+    corrupt_transplant_date_without_transplant,
     corrupt_event_not_binary,
     corrupt_event_word,
     corrupt_unknown_category,

@@ -158,8 +158,8 @@ def test_evaluation_releases_do_not_give_away_a_patient(deployment_run):
         fold = f"loso-{row.test_site}" if row.design == "loso" else "within"
         patients = pd.read_parquet(results / "mds" / "sites" / row.test_site / "private" / "patients.parquet")
         rows = subset_rows(patients, "all" if row.design == "loso" else "test")
-        rows = rows[rows["os_years"].notna() & rows["os_status"].notna()]
-        events = (rows["os_status"].astype(bool) & (rows["os_years"] < 10)).to_numpy()
+        rows = rows[rows["os_nh_years"].notna() & rows["os_nh_status"].notna()]
+        events = (rows["os_nh_status"].astype(bool) & (rows["os_nh_years"] < 10)).to_numpy()
         assert row.n != len(rows) or row.events != events.sum(), f"{fold} at {row.test_site}: exact counts released"
         for target in range(len(events)):  # everyone else's events known: guess the target's
             others = events.sum() - events[target]

@@ -56,6 +56,10 @@ def _check_site_sheet(sheet):
 
 
 _check_site_sheet(SITES)
+if grid.endpoint_problems(config):
+    raise ValueError(
+        "invalid endpoints in config:\n" + "\n".join(grid.endpoint_problems(config))
+    )
 SITES = SITES.set_index(["disease", "site_id"], drop=False)
 
 DISEASES = sorted(SITES["disease"].unique())

@@ -20,6 +20,7 @@ rule site_aggregates:
         runtime=5,
     params:
         features=lambda w: disease_config(w)["features"],
+        endpoints=lambda w: disease_config(w)["endpoints"],
         min_cell_count=config["privacy"]["min_cell_count"],
     script:
         "../scripts/site_aggregates.py"

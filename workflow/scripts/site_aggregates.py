@@ -8,6 +8,7 @@ with logged(snakemake.log[0]):
     site_aggregates_job(
         patients=snakemake.input.patients,
         features=snakemake.params.features,
+        endpoints=snakemake.params.endpoints,
         site_id=snakemake.wildcards.site,
         subset=snakemake.wildcards.subset,
         min_cell_count=snakemake.params.min_cell_count,

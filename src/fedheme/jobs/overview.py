@@ -9,14 +9,15 @@ import pandas as pd
 from fedheme.io import read_json, write_json, write_tsv
 
 
-def site_aggregates_job(*, patients, features: dict, site_id: str, subset: str, min_cell_count: int, out) -> None:
+def site_aggregates_job(*, patients, features: dict, endpoints: list, site_id: str, subset: str, min_cell_count: int, out) -> None:
     """Write the suppressed aggregates of one site's ``subset`` (inside the site)."""
     from fedheme.data.iwgpm.aggregates import site_aggregates
     from fedheme.data.splits import subset_rows
     from fedheme.standard.features import FeatureSpec
 
     rows = subset_rows(pd.read_parquet(patients), subset)
-    write_json(out, site_aggregates(rows, FeatureSpec.from_config(features), site_id, subset, min_cell_count))
+    write_json(out, site_aggregates(rows, FeatureSpec.from_config(features), site_id, subset, min_cell_count,
+                                     endpoints=tuple(endpoints)))
 
 
 def _released_aggregates(paths: list, features: dict | None) -> list[dict]:

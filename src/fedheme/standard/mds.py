@@ -88,14 +88,28 @@ CLINICAL_VARIABLES: tuple[Variable, ...] = (
     Variable("lenalidomide", "binary", "Lenalidomide", definition="1 when treated with lenalidomide."),
     Variable("chemotherapy", "binary", "Intensive chemotherapy", definition="1 when treated with intensive chemotherapy."),
     Variable("transplant", "binary", "Allogeneic transplant", definition="1 when the patient received an allogeneic stem-cell transplant."),
+    Variable("time_to_transplant_days", "time", "Time to allogeneic transplant", "days", "Days from diagnostic sample to allogeneic stem-cell transplant; missing when not transplanted or the date is unknown. Not after the end of follow-up (os_years).", hard_range=(0, 36525), soft_range=(0, 7305)),
     Variable("os_years", "time", "Overall survival time", "years", "Time from diagnostic sample to death or last follow-up.", required=True, hard_range=(0, 60), soft_range=(0, 30)),
     Variable("os_status", "event", "Overall survival status", definition="1 = died, 0 = alive at last follow-up.", required=True),
     Variable("lfs_years", "time", "Leukaemia-free survival time", "years", "Time from diagnostic sample to AML transformation, death or last follow-up.", hard_range=(0, 60), soft_range=(0, 30)),
     Variable("lfs_status", "event", "Leukaemia-free survival status", definition="1 = AML transformation or death, 0 = censored."),
 )  # fmt: skip
 
-#: (time, event) pairs: both present or both missing in a row.
-SURVIVAL_ENDPOINTS = {"os": ("os_years", "os_status"), "lfs": ("lfs_years", "lfs_status")}
+#: Days in a year, converting ``time_to_transplant_days`` to the years of the endpoints.
+DAYS_PER_YEAR = 365.25
+
+#: Endpoints recorded by the site: (time, event) pairs, both present or both missing in a row.
+RECORDED_ENDPOINTS = {"os": ("os_years", "os_status"), "lfs": ("lfs_years", "lfs_status")}
+
+#: Natural-history endpoints: the recorded endpoint censored at allogeneic transplant, as
+#: IPSS-R and IPSS-M were fitted (Greenberg 2012; Bernard 2022). Derived at ingestion.
+NATURAL_HISTORY = {"os_nh": "os", "lfs_nh": "lfs"}
+
+#: Every survival endpoint of a harmonised MDS file: name -> (time column, event column).
+SURVIVAL_ENDPOINTS = {
+    **RECORDED_ENDPOINTS,
+    **{nh: (f"{nh}_years", f"{nh}_status") for nh in NATURAL_HISTORY},
+}
 
 
 def gene_column(gene: str) -> str:
@@ -143,6 +157,10 @@ CNA_VARIABLES = tuple(
 DERIVED_VARIABLES = (
     Variable("tp53_n_mut", "numeric", "TP53 mutations", "count", "Number of oncogenic TP53 mutations in the variant table; missing when TP53 was not sequenced.", hard_range=(0, 20)),
     Variable("tp53_max_vaf", "numeric", "Highest TP53 VAF", "fraction", "Largest variant allele fraction among TP53 mutations; 0 with none; missing when not sequenced.", hard_range=(0, 1)),
+    Variable("os_nh_years", "time", "Overall survival, censored at transplant", "years", "os_years, or the time of allogeneic transplant when earlier (natural history); missing when transplanted on an unknown date.", hard_range=(0, 60)),
+    Variable("os_nh_status", "event", "Overall survival status, censored at transplant", definition="os_status, or 0 when censored at allogeneic transplant."),
+    Variable("lfs_nh_years", "time", "Leukaemia-free survival, censored at transplant", "years", "lfs_years, or the time of allogeneic transplant when earlier (natural history); missing when transplanted on an unknown date.", hard_range=(0, 60)),
+    Variable("lfs_nh_status", "event", "Leukaemia-free survival status, censored at transplant", definition="lfs_status, or 0 when censored at allogeneic transplant."),
 )  # fmt: skip
 
 #: Everything a harmonised clinical file may hold, in file order.

@@ -8,7 +8,10 @@ count; per endpoint the patients with known outcome and the events. Any count ce
 strictly between 0 and ``min_cell_count`` is suppressed (released as null), together with
 every statistic computed from it and any cell from which it could be recovered by
 subtraction. Missing-value counts are released as data-quality metadata (as DataSHIELD
-does); they say how a site records, not what a patient has. They are a descriptive
+does); they say how a site records, not what a patient has, so variables whose missingness
+is itself a fact about patients (the transplant date, missing unless transplanted, and the
+endpoints derived from it) have none. Endpoints are those the study declares, so no two
+released event counts differ only by the patients transplanted. They are a descriptive
 release with small-cell suppression only, outside the DP guarantee of training.
 """
 
@@ -19,12 +22,16 @@ import pandas as pd
 from fedheme.data.features import model_features
 from fedheme.privacy.suppression import count_pair, is_small
 from fedheme.standard.features import FeatureSpec
-from fedheme.standard.mds import HARMONISED_VARIABLES, SURVIVAL_ENDPOINTS
+from fedheme.standard.mds import DERIVED_VARIABLES, HARMONISED_VARIABLES, SURVIVAL_ENDPOINTS
 
 CATEGORICAL_SUMMARIES = ("sex", "cyto_ipssr", "who_2016")
 
+#: Variables without a released missing count: missing means "not transplanted" (or is derived).
+MISSINGNESS_IS_DATA = frozenset({"time_to_transplant_days"} | {v.name for v in DERIVED_VARIABLES})
 
-def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, subset: str, min_cell_count: int) -> dict:
+
+def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, subset: str, min_cell_count: int,
+                    *, endpoints: tuple[str, ...]) -> dict:  # fmt: skip
     """Aggregates of one site's patients, with small cells suppressed.
 
     Args:
@@ -32,6 +39,7 @@ def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, sub
         spec: the model features.
         site_id, subset: recorded in the result.
         min_cell_count: counts in (0, min_cell_count) are suppressed.
+        endpoints: the study's endpoints (keys of ``SURVIVAL_ENDPOINTS``).
 
     Returns:
         A JSON-ready dict; ``suppressed`` lists the dotted paths of suppressed cells.
@@ -64,12 +72,17 @@ def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, sub
             released[k] = None
             suppressed.append(f"categorical.{name}.{k}")
         categorical[name] = released
-    endpoints: dict[str, dict] = {}
-    for endpoint, (time_col, event_col) in SURVIVAL_ENDPOINTS.items():
+    outcomes: dict[str, dict] = {}
+    for endpoint in endpoints:
+        time_col, event_col = SURVIVAL_ENDPOINTS[endpoint]
         known = patients[event_col].notna() & patients[time_col].notna()
         events = int(patients.loc[known, event_col].sum())
-        endpoints[endpoint] = count_pair("n_known", int(known.sum()), "events", events, min_cell_count, f"endpoints.{endpoint}", suppressed)
-    missing = {v.name: int(patients[v.name].isna().sum()) for v in HARMONISED_VARIABLES if v.name in patients.columns}
+        outcomes[endpoint] = count_pair("n_known", int(known.sum()), "events", events, min_cell_count, f"endpoints.{endpoint}", suppressed)
+    missing = {
+        v.name: int(patients[v.name].isna().sum())
+        for v in HARMONISED_VARIABLES
+        if v.name in patients.columns and v.name not in MISSINGNESS_IS_DATA
+    }
     return {
         "site_id": site_id,
         "subset": subset,
@@ -78,7 +91,7 @@ def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, sub
         "numeric": numeric,
         "binary": binary,
         "categorical": categorical,
-        "endpoints": endpoints,
+        "endpoints": outcomes,
         "n_missing": missing,
         "suppressed": suppressed,
     }

@@ -8,17 +8,22 @@ the mapping onto harmonised names is written once, in that dialect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from fedheme.data.iwgpm.dialects import load_dialect
+from fedheme.data.iwgpm.transplant import reconcile_release_dates
 from fedheme.standard.mds import (
+    DERIVED_VARIABLES,
     HARMONISED_VARIABLES,
     VARIANT_VARIABLES,
     Variable,
 )
+
+log = logging.getLogger(__name__)
 
 IWGPM_FILES = ("df_clinical.tsv", "df_mut.tsv", "df_cna.tsv", "maf.tsv")
 
@@ -31,10 +36,12 @@ class Cohort:
         patients: one row per patient, columns of ``HARMONISED_VARIABLES`` except the
             derived ones (computed at ingestion).
         variants: one row per mutation, columns of ``VARIANT_VARIABLES``.
+        notes: what loading changed in the release, one line each.
     """
 
     patients: pd.DataFrame
     variants: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
 
 def _as_canonical(frame: pd.DataFrame, variables: tuple[Variable, ...], codes: dict) -> pd.DataFrame:
@@ -70,12 +77,15 @@ def load_iwgpm(folder: str | Path) -> Cohort:
     dialect = load_dialect("iwgpm")
     rename = {exported: canonical for canonical, exported in dialect.patients.columns.items()}
     wide = wide.rename(columns=rename)
-    derived = {"tp53_n_mut", "tp53_max_vaf"}
+    derived = {v.name for v in DERIVED_VARIABLES}
     patients = _as_canonical(wide, tuple(v for v in HARMONISED_VARIABLES if v.name not in derived), dialect.patients.codes)
+    patients, notes = reconcile_release_dates(patients)
+    for note in notes:
+        log.info("%s", note)
 
     maf = maf.rename(columns={e: c for c, e in dialect.variants.columns.items()})
     variants = _as_canonical(maf, VARIANT_VARIABLES, {})
-    return Cohort(patients.reset_index(drop=True), variants.reset_index(drop=True))
+    return Cohort(patients.reset_index(drop=True), variants.reset_index(drop=True), notes)
 
 
 def load_published_scores(folder: str | Path) -> pd.DataFrame:

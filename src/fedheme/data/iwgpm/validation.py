@@ -24,6 +24,7 @@ import pandera.errors
 
 from fedheme.data.issues import IssueCollector
 from fedheme.data.iwgpm.dialects import CONVERSION_DIGITS, Dialect, TableLayout
+from fedheme.data.iwgpm.transplant import censor_at_transplant, check_transplant_dates
 from fedheme.standard.mds import (
     HARMONISED_VARIABLES,
     SURVIVAL_ENDPOINTS,
@@ -242,7 +243,7 @@ def _typed(frame: pd.DataFrame, variables: dict[str, Variable]) -> pd.DataFrame:
 def _schema_message(check: str, value, var: Variable, dialect_unit: str) -> str:
     """A data manager's message for one pandera failure case (check named as pandera names it)."""
     if var.kind == "time" and isinstance(value, (int, float)) and value < 0:
-        return f"follow-up time {value:g} is negative"
+        return f"{var.label.lower()} {value:g} {var.unit} is negative"
     if check.startswith("in_range") and var.hard_range is not None:
         low, high = var.hard_range
         unit = f" {var.unit}" if var.unit else ""
@@ -373,6 +374,7 @@ def read_site_export(
         if var.kind not in ("id", "text", "category"):
             patients[var.name] = patients[var.name].astype("float64")
     _check_survival_pairs(patients, dialect.patients, raw.file, issues)
+    check_transplant_dates(patients, dialect.patients.export_name, raw.file, issues)
 
     variants = pd.DataFrame({v.name: pd.Series(dtype=object if v.kind in ("id", "text", "category") else "float64") for v in VARIANT_VARIABLES})
     if variants_path is not None:
@@ -389,6 +391,7 @@ def read_site_export(
     patients = derive_tp53(patients, variants)
     apply_schema(patients, harmonised_schema(), VARIABLES_BY_NAME, dialect.patients, raw.file, issues)
     issues.raise_if_any()
+    patients = censor_at_transplant(patients)  # from checked columns only
     genes = [g[len("mut_") :] for g in sequenced]
     return SiteExport(patients, variants, genes, extra)
 
