@@ -44,9 +44,10 @@ def save(name: str, payload: dict) -> Path:
     return path
 
 
-def mds_design(endpoint: str = "os"):
+def mds_design(endpoint: str = "os_nh"):
     """All 2,957 IWG-PM patients as one design matrix (exact pooled statistics)."""
     from fedheme.data.iwgpm.cohort import load_iwgpm
+    from fedheme.data.iwgpm.transplant import censor_at_transplant
     from fedheme.data.iwgpm.validation import derive_tp53
     from fedheme.federated.config import DesignSettings
     from fedheme.federated.design import design_matrix
@@ -56,7 +57,7 @@ def mds_design(endpoint: str = "os"):
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     settings = DesignSettings.from_config(config["diseases"]["mds"], config["training"])
     cohort = load_iwgpm(ROOT / "resources" / "mds-iwgpm")
-    patients = derive_tp53(cohort.patients, cohort.variants)
+    patients = censor_at_transplant(derive_tp53(cohort.patients, cohort.variants))
     exact = {k: 0.0 for k in ("numeric", "binary", "histogram")}
     stats = combine_releases([training_release(patients, settings, "all", exact, np.random.default_rng(0))], settings)
     return design_matrix(patients, settings, stats, endpoint), settings

@@ -129,3 +129,15 @@ def test_the_study_budget_survives_the_ledger_files(fold, tmp_path):
     direct = study_budget(dp_only, {})
     assert np.isfinite(study["epsilon_dp"]).all() and (study["releases"] == 1).all()
     assert study["epsilon_dp"].tolist() == pytest.approx(direct["epsilon_dp"].tolist(), rel=1e-6)
+
+
+def test_cached_rdp_accounting_is_opacus_float_for_float():
+    """epsilon_of keeps each mechanism's per-step RDP; the total is Opacus' own."""
+    from opacus.accountants import RDPAccountant
+
+    history = [Mechanism("release", 10.0, 1.0, 1), Mechanism("release", 7.5, 1.0, 1), Mechanism("dp-sgd", 1.13, 0.31, 180),
+               Mechanism("dp-sgd", 0.9, 0.05, 1200)]  # fmt: skip
+    reference = RDPAccountant()
+    reference.history = [(m.noise_multiplier, m.sample_rate, m.steps) for m in history]
+    for _ in range(2):  # the second call reads the cache
+        assert epsilon_of(history, 1e-5) == reference.get_epsilon(delta=1e-5)

@@ -22,7 +22,7 @@ from torch.utils.data import TensorDataset
 
 from fedheme.federated.config import TrainConfig
 from fedheme.federated.design import DesignMatrix
-from fedheme.models.lightning import build_model
+from fedheme.models.networks import build_network
 from fedheme.models.losses import logistic_hazard_loss
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
 from fedheme.privacy.randomness import SiteRandomness
@@ -108,7 +108,9 @@ class Client:
     def _build(self) -> None:
         """The local model, its Opacus wrapper and optimizer: built once, reused every round."""
         cfg = self.config
-        self.model = build_model(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed).to(self.device)
+        # the plain network of the LightningModule (same weights for the same seed): the
+        # loop below is the training step, and importing Lightning costs a job ~3 s
+        self.model = build_network(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed).to(self.device)
         # the loss is a sum over patients; dividing the learning rate by the expected batch
         # size makes each step move by the (noisy, clipped) mean patient gradient
         step_size = cfg.lr / self.expected_batch
