@@ -61,3 +61,63 @@ def mds_design(endpoint: str = "os_nh"):
     exact = {k: 0.0 for k in ("numeric", "binary", "histogram")}
     stats = combine_releases([training_release(patients, settings, "all", exact, np.random.default_rng(0))], settings)
     return design_matrix(patients, settings, stats, endpoint), settings
+
+
+#: The generator's draws for tuning (never the config's, never a site's).
+TRAIN_SEED, VALIDATION_SEED = 20241101, 20241102
+
+
+def generator_study(training: dict):
+    """Generated MM training sites, their DP releases and a separate generated validation
+    cohort: where fedheme chooses its training defaults without reading a patient.
+
+    Returns:
+        dict with ``sites`` (id -> rows), ``validation`` (rows), ``settings``, ``releases``
+        ({'dp': id -> release}), ``draws`` (id -> SiteRandomness), ``endpoint``,
+        ``generator`` (its settings) and ``disease`` (the MM config block).
+    """
+    from fedheme.data.tabular.simulate import GeneratorSettings, simulate_tabular
+    from fedheme.federated.config import DesignSettings
+    from fedheme.federated.releases import training_release
+    from fedheme.privacy.randomness import SiteRandomness
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    disease = config["diseases"]["mm"]
+    settings = DesignSettings.from_config(disease, training)
+    generator = {**disease["generator"], "seed": TRAIN_SEED}
+    sites = simulate_tabular([f"gen{i}" for i in range(6)], GeneratorSettings.from_config(generator))
+    validation = simulate_tabular(["validation"], GeneratorSettings.from_config({**generator, "seed": VALIDATION_SEED, "n_patients": 2000}))["validation"]
+    draws = {s: SiteRandomness(bytes([i + 1]) * 32, ("selection",)) for i, s in enumerate(sites)}
+    noise = {k: float(v) for k, v in training["release_noise"].items()}
+    releases = {"dp": {s: training_release(p, settings, s, noise, draws[s].numpy("release")) for s, p in sites.items()}}
+    return {"sites": sites, "validation": validation, "settings": settings, "releases": releases, "draws": draws,
+            "endpoint": disease["primary_endpoint"], "generator": generator, "disease": disease}  # fmt: skip
+
+
+def default_training() -> dict:
+    """The ``training`` block of config/config.yaml."""
+    return dict(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["training"])
+
+
+def validation_scores(bundle: dict, validation, settings, endpoint: str) -> list[dict]:
+    """Each run of ``bundle`` on the generated validation cohort: Harrell's C of its risk
+    and its mean negative log-likelihood per patient (logistic hazard: a proper scoring
+    rule, which also sees the baseline hazard that C ignores)."""
+    import torch
+
+    from fedheme.evaluation.bootstrap import harrell_c
+    from fedheme.federated.design import design_matrix
+    from fedheme.models.bundle import bundle_model
+    from fedheme.models.losses import logistic_hazard_loss
+
+    matrix = design_matrix(validation, settings, bundle["stats"]["dp"], endpoint)
+    x = torch.from_numpy(matrix.x)
+    out = []
+    for run in bundle["runs"]:
+        model = bundle_model(bundle, run)
+        with torch.no_grad():
+            risk = model.risk(x).numpy().astype(float)
+            nll = logistic_hazard_loss(model(x), torch.from_numpy(matrix.bin_index), torch.from_numpy(matrix.event)).mean()
+        c = float(harrell_c(np.ones((1, len(risk))), matrix.time, matrix.status.astype(bool), risk)[0])
+        out.append({"seed": run["seed"], "harrell_c": c, "nll": float(nll)})
+    return out

@@ -49,7 +49,7 @@ def main() -> None:
     for name in devices:
         start = time.perf_counter()
         draws = {s: site_randomness(base / s / "private", "site_key") for s in sites}
-        train_fold(FoldInputs("within", patients, releases, draws), settings=DesignSettings.from_config(disease, training), endpoint="os",
+        train_fold(FoldInputs("within", patients, releases, draws), settings=DesignSettings.from_config(disease, training), endpoint=disease["primary_endpoint"],
                    base=TrainConfig.from_config(training), strategies=training["strategies"], epsilons=epsilons,
                    seeds=training["seeds"], baselines=training["baselines"], checkpoint_dir=None, device=torch.device(name))  # fmt: skip
         seconds[name] = time.perf_counter() - start

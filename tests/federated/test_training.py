@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -249,3 +250,21 @@ def test_a_gpu_run_matches_the_cpu_run(federation, epsilon):
         assert [c.history() for c in cpu_clients] == [c.history() for c in gpu_clients]
         assert [c.epsilon() for c in cpu_clients] == [c.epsilon() for c in gpu_clients]
         assert all(torch.isfinite(w).all() for w in gpu.weights.values())
+
+
+def test_tail_averaging_releases_the_mean_of_the_last_global_models(federation, tmp_path):
+    """average_last = 0.4 of 5 rounds: the released model is the mean of the weights after rounds 4
+    and 5, also across a kill and resume; the training itself is unchanged."""
+    config = TrainConfig(rounds=5, batch_size=16, epsilon=3.0, seed=4, average_last=0.4)
+    plain = replace(config, average_last=0.0)
+    args = (len(SPEC.names), SETTINGS.n_bins, {"s1": 1.0, "s2": 1.0})
+    after_4 = run_federated(make_clients(federation, plain), plain, *args, stop_after=4).weights
+    after_5 = run_federated(make_clients(federation, plain), plain, *args)
+    averaged = run_federated(make_clients(federation, config), config, *args, checkpoint=tmp_path / "run.pt", stop_after=4)
+    averaged = run_federated(make_clients(federation, config), config, *args, checkpoint=tmp_path / "run.pt")
+    for k in after_4:
+        assert torch.equal(averaged.weights[k], after_5.weights[k]), k
+        assert torch.allclose(averaged.released_weights()[k], (after_4[k] + after_5.weights[k]) / 2, atol=1e-7), k
+    assert after_5.released_weights() is after_5.weights
+    with pytest.raises(ValueError, match="average_last"):
+        TrainConfig(rounds=5, average_last=1.0)

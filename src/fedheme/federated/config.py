@@ -34,6 +34,10 @@ class TrainConfig:
         delta: per-site delta, a public value (never a function of a site's size).
         model: 'linear' or 'mlp'.
         seed: seed of everything random in the run.
+        average_last: the released model is the mean of the global weights after each of
+            the last ``average_last`` share of rounds (0: the last round's). Post-processing
+            of what the server already holds: no privacy cost, and it averages out part of
+            the DP noise of the final iterates (Polyak-Ruppert averaging).
     """
 
     strategy: str = "fedavg"
@@ -53,12 +57,15 @@ class TrainConfig:
     model: str = "linear"
     seed: int = 1
     sample_rate: float | None = None
+    average_last: float = 0.0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {STRATEGIES}")
         if not self.epsilon > 0:
             raise ValueError("epsilon must be > 0 (inf for no DP)")
+        if not 0 <= self.average_last < 1:
+            raise ValueError(f"average_last must be a share of rounds in [0, 1), got {self.average_last}")
 
     @classmethod
     def from_config(cls, training: dict, **run) -> "TrainConfig":
@@ -70,8 +77,13 @@ class TrainConfig:
             lr=training["lr"], clip_norm=training["clip_norm"], mu=training["fedprox_mu"],
             server_lr=adam["server_lr"], beta1=adam["beta1"], beta2=adam["beta2"], tau=adam["tau"],
             dropout=training["client_dropout"], delta=training["delta"], model=training["model"],
-            sample_rate=training.get("sample_rate"), **run,
+            sample_rate=training.get("sample_rate"), average_last=float(training.get("average_last", 0.0)), **run,
         )  # fmt: skip
+
+    @property
+    def average_rounds(self) -> int:
+        """How many final rounds the released model averages (0: none)."""
+        return int(round(self.average_last * self.rounds))
 
     @property
     def private(self) -> bool:

@@ -175,7 +175,7 @@ def train_fold(
                     {"strategy": strategy, "epsilon": epsilon_label(epsilon), "seed": seed, "mode": mode,
                      "trained_on": group_name if strategy == "local" else "+".join(members),
                      "max_site_epsilon": max(c.epsilon() for c in clients), "columns": columns,
-                     "weights": {k: v.detach().cpu().clone() for k, v in state.weights.items()}}
+                     "weights": {k: v.detach().cpu().clone() for k, v in state.released_weights().items()}}
                 )  # fmt: skip
                 identity = {"run": f"{run}_{group_name}", "strategy": strategy, "target_epsilon": epsilon_label(epsilon), "seed": seed}
                 for c in clients:

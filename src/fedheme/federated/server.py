@@ -71,6 +71,14 @@ class ServerState:
     adam_v: dict = field(default_factory=dict)
     accountants: dict = field(default_factory=dict)
     log: list = field(default_factory=list)
+    averaged: dict = field(default_factory=dict)
+    n_averaged: int = 0
+
+    def released_weights(self) -> dict:
+        """The model the run releases: the tail average when one was kept, else the last weights."""
+        if not self.n_averaged:
+            return self.weights
+        return {k: v / self.n_averaged for k, v in self.averaged.items()}
 
 
 def _aggregate(updates: list[tuple[dict, float]], weights: dict) -> dict:
@@ -95,7 +103,8 @@ def run_federated(
     checkpoint: str | Path | None = None,
     stop_after: int | None = None,
 ) -> ServerState:
-    """Train ``config.rounds`` rounds; resume from ``checkpoint`` when it exists.
+    """Train ``config.rounds`` rounds; resume from ``checkpoint`` when it exists. The run's
+    model is :meth:`ServerState.released_weights` (the tail average with ``average_last``).
 
     Args:
         clients: the participating sites.
@@ -132,6 +141,9 @@ def run_federated(
         else:
             state.weights = {k: state.weights[k] + delta[k] for k in state.weights}
         state.round = round_index
+        if round_index > config.rounds - config.average_rounds:
+            state.averaged = {k: state.averaged.get(k, 0.0) + v for k, v in state.weights.items()}
+            state.n_averaged += 1
         state.accountants = {c.site_id: list(c.accountant.history) for c in clients}
         # the global model's change: post-processing of the sites' (DP) updates; the sites'
         # training loss is an exact function of their patients, so only runs without DP log it

@@ -23,10 +23,11 @@ class LogisticHazardNet(nn.Module):
 
     def __init__(self, n_features: int, n_bins: int, **kwargs):
         super().__init__(**kwargs)
-        # alpha_j as a Linear on a constant input: Opacus computes its per-sample gradients
-        self.baseline = nn.Linear(1, n_bins)
-        nn.init.zeros_(self.baseline.weight)
-        nn.init.constant_(self.baseline.bias, -2.0)
+        # alpha_j as the weight of a Linear on a constant input, so that Opacus computes its
+        # per-sample gradients; no bias, which would be a second copy of alpha_j (twice its
+        # gradient in every patient's clipped norm, and twice the DP noise on alpha_j)
+        self.baseline = nn.Linear(1, n_bins, bias=False)
+        nn.init.constant_(self.baseline.weight, -2.0)
         self.risk_net = self.build_risk(n_features)
 
     def build_risk(self, n_features: int) -> nn.Module:
