@@ -1,38 +1,74 @@
-"""Convergence diagnostic on the training splits only (within fold): training NLL and
-in-sample C of the released model, last iterate vs tail average."""
-import sys, warnings, yaml, numpy as np, pandas as pd, torch
-warnings.filterwarnings("ignore")
-sys.path.insert(0, "/work/main/src")
-from fedheme import grid
-from fedheme.federated.config import DesignSettings, TrainConfig
-from fedheme.federated.fold import FoldInputs, train_fold
-from fedheme.federated.design import design_matrix
-from fedheme.models.bundle import bundle_model
-from fedheme.models.losses import logistic_hazard_loss
-from fedheme.evaluation.bootstrap import harrell_c
-from fedheme.io import read_json
-from fedheme.privacy.randomness import site_randomness
-from fedheme.data.splits import subset_rows
-R = "/tmp/runclone/results"
-cfg = yaml.safe_load(open("/work/main/config/config.yaml"))
-disease = cfg["diseases"]["mds"]
-sites = [f"site0{i}" for i in range(1, 9)]
-patients = {s: subset_rows(pd.read_parquet(f"{R}/mds/sites/{s}/private/patients.parquet"), "train") for s in sites}
-releases = {m: {s: read_json(f"{R}/mds/sites/{s}/shared/training_release_train_{m}.json") for s in sites} for m in ("exact", "dp")}
-draws = {s: site_randomness(f"{R}/mds/sites/{s}/private", "site_key") for s in sites}
-for avg in (0.0, 0.5):
-    training = {**grid.training_of(cfg, "mds"), "average_last": avg}
-    settings = DesignSettings.from_config(disease, training)
-    bundle, _, _ = train_fold(FoldInputs("within", patients, releases, draws), settings=settings, endpoint="os_nh",
-                              base=TrainConfig.from_config(training), strategies=["fedavg"], epsilons=[float("inf"), 3.0],
-                              seeds=[1, 2], baselines=[], checkpoint_dir=None)
-    for run in bundle["runs"]:
-        stats = bundle["stats"][run["mode"]]
-        m = design_matrix(pd.concat(patients.values()), settings, stats, "os_nh")
-        model = bundle_model(bundle, run)
-        x = torch.from_numpy(m.x)
-        with torch.no_grad():
-            nll = float(logistic_hazard_loss(model(x), torch.from_numpy(m.bin_index), torch.from_numpy(m.event)).mean())
-            risk = model.risk(x).numpy().astype(float)
-        c = float(harrell_c(np.ones((1, len(risk))), m.time, m.status.astype(bool), risk)[0])
-        print(f"average_last {avg} eps {run['epsilon']} seed {run['seed']}: train NLL {nll:.4f}  in-sample C {c:.4f}", flush=True)
+"""How well training fits the MDS training data, nested: no test patient is read.
+
+Trains the ``within`` fold's FedAvg runs (epsilon inf and 3, two seeds) from the sites'
+training splits and training releases of a finished run (``results/`` of ``make run``), and
+scores each released model on those same training splits: the mean negative
+log-likelihood per patient (logistic hazard) and in-sample Harrell's C. It compares the
+last round's weights with the mean over the last half of the rounds
+(``training.average_last``), so that a convergence setting is checked on MDS-shaped data
+without looking at a test split. Like ``train_fold``, it reads every training site's rows
+in one process: a researcher's diagnostic on simulated sites, not a federated job.
+
+    .venv/bin/python bench/training_fit.py    # after make run; writes bench/measurements/training_fit.json
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from common import ROOT, machine_info, save
+
+SEEDS = [1, 2]
+EPSILONS = [math.inf, 3.0]
+AVERAGE_LAST = [0.0, 0.5]
+
+
+def main() -> None:
+    import torch
+
+    from fedheme import grid
+    from fedheme.data.splits import subset_rows
+    from fedheme.evaluation.bootstrap import harrell_c
+    from fedheme.federated.config import DesignSettings, TrainConfig
+    from fedheme.federated.design import design_matrix
+    from fedheme.federated.fold import FoldInputs, train_fold
+    from fedheme.io import read_json
+    from fedheme.models.bundle import bundle_model
+    from fedheme.models.losses import logistic_hazard_loss
+    from fedheme.privacy.randomness import site_randomness
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    disease, endpoint = config["diseases"]["mds"], config["diseases"]["mds"]["primary_endpoint"]
+    sheet = pd.read_csv(ROOT / "config" / "sites.tsv", sep="\t", comment="#")
+    sites = sheet.loc[sheet["disease"] == "mds", "site_id"].tolist()
+    base = ROOT / "results" / "mds" / "sites"
+    patients = {s: subset_rows(pd.read_parquet(base / s / "private" / "patients.parquet"), "train") for s in sites}
+    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in ("exact", "dp")}
+    draws = {s: site_randomness(base / s / "private", "site_key") for s in sites}
+    rows = []
+    for average_last in AVERAGE_LAST:
+        training = {**grid.training_of(config, "mds"), "average_last": average_last}
+        settings = DesignSettings.from_config(disease, training)
+        bundle, _, _ = train_fold(FoldInputs("within", patients, releases, draws), settings=settings, endpoint=endpoint,
+                                  base=TrainConfig.from_config(training), strategies=["fedavg"], epsilons=EPSILONS,
+                                  seeds=SEEDS, baselines=[], checkpoint_dir=None)  # fmt: skip
+        for run in bundle["runs"]:
+            matrix = design_matrix(pd.concat(patients.values()), settings, bundle["stats"][run["mode"]], endpoint)
+            model, x = bundle_model(bundle, run), torch.from_numpy(matrix.x)
+            with torch.no_grad():
+                nll = float(logistic_hazard_loss(model(x), torch.from_numpy(matrix.bin_index), torch.from_numpy(matrix.event)).mean())
+                risk = model.risk(x).numpy().astype(float)
+            c = float(harrell_c(np.ones((1, len(risk))), matrix.time, matrix.status.astype(bool), risk)[0])
+            rows.append({"average_last": average_last, "epsilon": run["epsilon"], "seed": run["seed"], "train_nll": nll, "train_harrell_c": c})
+            print(rows[-1], flush=True)
+    path = save("training_fit", {"machine": machine_info(), "endpoint": endpoint, "fold": "within (training splits only)",
+                                 "rounds": config["training"]["rounds"], "results": rows})  # fmt: skip
+    print(f"saved {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
