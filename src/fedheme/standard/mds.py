@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import pandera.pandas as pa
 
 from fedheme.standard.mds_catalogue import CNA_EVENTS, HGNC_RENAMED, NON_GENE_ASSAYS, PANEL_GENES
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 #: Kinds of variable. ``binary`` is 0/1 (nullable); ``event`` is a survival status 0/1.
 KINDS = ("id", "numeric", "binary", "category", "text", "time", "event")
@@ -201,10 +204,16 @@ MM_SCORE_VARIABLES: tuple[Variable, ...] = (
 
 def subset_schema(variables: tuple[Variable, ...], name: str) -> pa.DataFrameSchema:
     """A non-strict pandera model over some variables (columns may be absent unless required)."""
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema({v.name: _column_schema(v, unique=v.kind == "id") for v in variables}, strict=False, name=name)
 
 
 def _column_schema(var: Variable, unique: bool) -> pa.Column:
+    # pandera is imported where a schema is built: every job reads the variable
+    # definitions, few validate, and the import costs ~0.2 s per job
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if var.kind in ("numeric", "time") and var.hard_range is not None:
         low, high = var.hard_range
@@ -240,6 +249,8 @@ def harmonised_schema() -> pa.DataFrameSchema:
     Binary, event and count columns are float (NaN = missing) so that missing stays
     distinguishable from 0.
     """
+    import pandera.pandas as pa
+
     columns = {v.name: _column_schema(v, unique=v.kind == "id") for v in HARMONISED_VARIABLES}
     return pa.DataFrameSchema(columns, strict=True, name="harmonised MDS patients")
 
@@ -247,6 +258,8 @@ def harmonised_schema() -> pa.DataFrameSchema:
 @lru_cache(maxsize=None)
 def variant_schema() -> pa.DataFrameSchema:
     """Pandera model of a harmonised variant table (one row per mutation)."""
+    import pandera.pandas as pa
+
     columns = {v.name: _column_schema(v, unique=False) for v in VARIANT_VARIABLES}
     return pa.DataFrameSchema(columns, strict=True, name="harmonised MDS variants")
 
