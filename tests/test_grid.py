@@ -36,3 +36,15 @@ def test_endpoint_mistakes_are_named():
     assert "diseases.mds.train_endpoints: 'lfs_nh' is not in its endpoints ['os_nh', 'overall']" in problems
     assert "diseases.mm.primary_endpoint: 'efs' is not in its endpoints ['pfs', 'os']" in problems
     assert len(problems) == 3
+
+
+def test_each_seed_draws_its_own_dp_release():
+    config = default_config()
+    seeds = config["training"]["seeds"]
+    assert grid.release_modes(config, "mds") == ["exact"] + [f"dp-s{s}" for s in seeds]
+    assert grid.release_name("all", "dp-s2") == "training_release_all_s2"
+    assert grid.release_name("train", "exact") == grid.release_name("train", "dp") == "training_release_train"
+    private_only = copy.deepcopy(config)
+    private_only["training"].update(epsilons=[3.0], baselines=["local"])
+    private_only["diseases"]["mds"].pop("marker_features", None)
+    assert grid.release_modes(private_only, "mds") == [f"dp-s{s}" for s in seeds]

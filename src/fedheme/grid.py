@@ -62,6 +62,31 @@ def study_folds(config: dict, disease: str, sites: list[str]) -> list[str]:
     return fold_names(config["evaluation"]["designs"], held_out_sites(config, disease, sites))
 
 
+def dp_release_mode(seed) -> str:
+    """The release mode of a DP run of ``seed``: every seed draws its own release noise, so
+    that the spread over seeds includes it (``dp-s<seed>``)."""
+    return f"dp-s{seed}"
+
+
+def release_modes(config: dict, disease: str) -> list[str]:
+    """The training releases of each site: ``exact`` for epsilon = inf runs and the
+    baselines without DP, and one ``dp-s<seed>`` per seed when any epsilon is finite."""
+    training = training_of(config, disease)
+    epsilons = [float(e) for e in training["epsilons"]]
+    modes = []
+    if math.inf in epsilons or {"pooled", "cox"} & set(training["baselines"]) or config["diseases"][disease].get("marker_features"):
+        modes.append("exact")
+    if any(math.isfinite(e) for e in epsilons):
+        modes += [dp_release_mode(seed) for seed in training["seeds"]]
+    return modes
+
+
+def release_name(subset: str, mode: str) -> str:
+    """The name a training release goes by in the privacy ledger: one per subset, and per
+    seed for a DP release (``training_release_all_s1``); a study composes each once."""
+    return f"training_release_{subset}" + ("" if mode in ("exact", "dp") else f"_{mode.removeprefix('dp-')}")
+
+
 def epsilon_label(epsilon: float) -> str:
     """'inf' or the epsilon as written in config ('3', '0.5')."""
     return "inf" if math.isinf(epsilon) else f"{epsilon:g}"

@@ -268,3 +268,20 @@ def test_tail_averaging_releases_the_mean_of_the_last_global_models(federation, 
     assert after_5.released_weights() is after_5.weights
     with pytest.raises(ValueError, match="average_last"):
         TrainConfig(rounds=5, average_last=1.0)
+
+
+def test_each_seed_trains_from_its_own_dp_release(small_sites):
+    """With one DP release per seed (dp-s<seed>), a seed's runs standardise with its own
+    release's statistics, and its ledger lists that release under its own name."""
+    sites = {s.site_id: s.cohort.patients for s in small_sites[:2]}
+    releases = {f"dp-s{seed}": {s: training_release(p, SETTINGS, s, NOISE, np.random.default_rng(seed), release=f"training_release_all_s{seed}")
+                                for s, p in sites.items()} for seed in (1, 2)}  # fmt: skip
+    inputs = FoldInputs("loso-s3", sites, releases, {s: SiteRandomness(KEYS[s]) for s in sites})
+    bundle, ledger, _ = train_fold(inputs, settings=SETTINGS, endpoint="os", base=TrainConfig(rounds=2, batch_size=16), strategies=["fedavg"],
+                                   epsilons=[3.0], seeds=[1, 2], baselines=[], checkpoint_dir=None)  # fmt: skip
+    assert sorted(bundle["stats"]) == ["dp-s1", "dp-s2"]
+    assert {run["seed"]: run["mode"] for run in bundle["runs"]} == {1: "dp-s1", 2: "dp-s2"}
+    assert bundle["stats"]["dp-s1"]["features"] != bundle["stats"]["dp-s2"]["features"], "two draws of the release noise"
+    for seed in (1, 2):
+        named = ledger[ledger["run"].str.contains(f"seed{seed}") & (ledger["mechanism"] != "dp-sgd")]["release"]
+        assert set(named) == {f"training_release_all_s{seed}"}

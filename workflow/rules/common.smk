@@ -160,7 +160,11 @@ def private(wildcards, name):
 def disease_aggregates(wildcards):
     """What the site overview is drawn from: each site's descriptive aggregates, or its DP
     training release in deployment mode (nothing exact crosses sites)."""
-    name = "training_release_all_dp" if DEPLOYMENT else "aggregates_all"
+    if DEPLOYMENT:
+        seed = training_of(wildcards.disease)["seeds"][0]
+        name = f"training_release_all_{grid.dp_release_mode(seed)}"
+    else:
+        name = "aggregates_all"
     return [
         f"results/{wildcards.disease}/sites/{s}/shared/{name}.json"
         for s in sites_of(wildcards.disease)
@@ -173,20 +177,9 @@ def overview_features(wildcards):
 
 
 def release_modes(disease):
-    """'exact' for epsilon = inf runs and the baselines without DP, 'dp' when any epsilon is
-    finite."""
-    training = training_of(disease)
-    epsilons = [float(e) for e in training["epsilons"]]
-    modes = []
-    if (
-        float("inf") in epsilons
-        or {"pooled", "cox"} & set(training["baselines"])
-        or config["diseases"][disease].get("marker_features")
-    ):
-        modes.append("exact")
-    if any(e != float("inf") for e in epsilons):
-        modes.append("dp")
-    return modes
+    """'exact' for epsilon = inf runs and the baselines without DP, and one 'dp-s<seed>'
+    per seed when any epsilon is finite (each seed draws its own release noise)."""
+    return grid.release_modes(config, disease)
 
 
 def fold_train_sites(disease, fold):

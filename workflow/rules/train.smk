@@ -15,7 +15,7 @@ rule site_training_release:
     benchmark:
         "results/benchmarks/site_training_release/{disease}/{site}_{subset}_{mode}.tsv"
     wildcard_constraints:
-        mode="exact|dp",
+        mode="exact|dp-s[0-9]+",
     conda:
         "../../envs/data.yaml"
     resources:

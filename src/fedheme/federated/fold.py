@@ -30,7 +30,7 @@ from fedheme.federated.config import DesignSettings, TrainConfig
 from fedheme.federated.design import DesignMatrix, design_matrix
 from fedheme.federated.reference import fit_cox
 from fedheme.federated.server import combine_releases, run_federated
-from fedheme.grid import epsilon_label, run_name
+from fedheme.grid import dp_release_mode, epsilon_label, run_name
 from fedheme.privacy.accounting import Mechanism
 from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
 from fedheme.privacy.randomness import SiteRandomness, joint_randomness
@@ -79,7 +79,8 @@ class FoldInputs:
     Attributes:
         fold: ``loso-<site>`` or ``within``.
         train_sites: site id -> harmonised patients used for training.
-        releases: released preprocessing aggregates per training site, by mode ('exact', 'dp').
+        releases: released preprocessing aggregates per training site, by mode: 'exact', and
+            'dp-s<seed>' (each seed's own DP draw) or 'dp' (one DP release for every seed).
         randomness: each training site's draws (its secret key; the run adds its identity).
     """
 
@@ -89,8 +90,13 @@ class FoldInputs:
     randomness: dict[str, SiteRandomness]
 
 
-def _release_mode(epsilon: float) -> str:
-    return "dp" if math.isfinite(epsilon) else "exact"
+def _release_mode(epsilon: float, seed, available) -> str:
+    """The release a run trains from: exact without DP, else its seed's own DP release
+    (``dp-s<seed>``) or, when only one was made, ``dp``."""
+    if not math.isfinite(epsilon):
+        return "exact"
+    own = dp_release_mode(seed)
+    return own if own in available else "dp"
 
 
 def train_fold(
@@ -131,21 +137,22 @@ def train_fold(
     if "cox" in baselines and n_bins > 1:  # a survival endpoint: lifelines' Cox model as reference
         jobs.append(("cox", math.inf))
     prepared = {}  # pooled statistics and design matrices depend only on the release mode
-    for mode in {_release_mode(e) for _, e in jobs}:
+    for mode in sorted({_release_mode(e, seed, inputs.releases) for _, e in jobs for seed in seeds}):
         stats = combine_releases(list(inputs.releases[mode].values()), settings)
         prepared[mode] = (stats, {s: design_matrix(p, settings, stats, endpoint) for s, p in inputs.train_sites.items()})
     n_features = len(settings.spec.numeric) + len(settings.spec.binary)
     names = settings.spec.names
     marker_columns = [names.index(f) for f in marker_features] if marker_features else None
     for strategy, epsilon in jobs:
-        mode = _release_mode(epsilon)
-        releases = inputs.releases[mode]
-        stats, designs = prepared[mode]
         if strategy == "cox":
+            stats, designs = prepared["exact"]
             runs += _cox_runs(inputs.fold, designs, stats, endpoint, seeds)
             ledger += _cox_ledger(inputs.fold, list(designs), seeds, base.delta)
             continue
         for seed in seeds:
+            mode = _release_mode(epsilon, seed, inputs.releases)
+            releases = inputs.releases[mode]
+            stats, designs = prepared[mode]
             run = run_name(strategy, epsilon, seed, inputs.fold)
             config = replace(base, strategy="fedavg" if strategy in BASELINES + ("markers",) else strategy, epsilon=epsilon, seed=seed)
             columns = marker_columns if strategy == "markers" else None

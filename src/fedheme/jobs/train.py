@@ -15,27 +15,28 @@ from fedheme.io import read_json, write_json, write_tsv
 def training_release_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, mode: str,
                          seed: int, privacy: dict, out) -> None:  # fmt: skip
     """The aggregates a site releases before training on ``subset`` of its patients ('all'
-    or its 'train' split): exact ('exact') or with Gaussian noise ('dp') drawn from the
-    site's secret key. In ``deployment`` mode the release is charged to the site's
+    or its 'train' split): exact ('exact') or with Gaussian noise ('dp-s<seed>': one draw
+    per seed of the grid) drawn from the site's secret key. In ``deployment`` mode the release is charged to the site's
     study-wide accountant first: over budget, it stops and writes nothing."""
     from fedheme.data.splits import subset_rows
     from fedheme.federated.config import DesignSettings
     from fedheme.federated.releases import training_release
+    from fedheme.grid import release_name
     from fedheme.privacy.budget import site_accountant
     from fedheme.privacy.plan import release_charges, release_mechanisms
     from fedheme.privacy.randomness import data_digest, site_randomness
 
     private_dir = Path(patients).parent
     settings = DesignSettings.from_config(disease, training)
-    noise = {k: (float(v) if mode == "dp" else 0.0) for k, v in training["release_noise"].items()}
-    release = f"training_release_{subset}"
+    noise = {k: (float(v) if mode != "exact" else 0.0) for k, v in training["release_noise"].items()}
+    release = release_name(subset, mode)
     rows = subset_rows(pd.read_parquet(patients), subset)
     digest = data_digest(rows)
     accountant = site_accountant(private_dir, privacy=privacy, delta=training["delta"], disease=disease_name, site=site_id)
     if accountant is not None:
-        if mode != "dp":
+        if mode == "exact":
             raise ValueError(f"{disease_name} site {site_id}: privacy.mode deployment releases nothing exact ({release}_{mode})")
-        accountant.charge(release_charges(disease_name, subset, release_mechanisms(noise, settings.release_parts, release)), data=digest)
+        accountant.charge(release_charges(disease_name, release, release_mechanisms(noise, settings.release_parts, release)), data=digest)
     rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "release", subset, mode, seed, digest).numpy()
     write_json(out, training_release(rows, settings, site_id, noise, rng, release=release))
 

@@ -77,12 +77,15 @@ def calibrate_noise(target_epsilon: float, delta: float, sample_rate: float, ste
     Raises:
         ValueError: the fixed mechanisms alone spend the budget.
     """
-    return _calibrate(float(target_epsilon), float(delta), float(sample_rate), int(steps), tuple(fixed))
+    entries = tuple((float(m.noise_multiplier), float(m.sample_rate), int(m.steps)) for m in fixed)
+    return _calibrate(float(target_epsilon), float(delta), float(sample_rate), int(steps), entries)
 
 
 @lru_cache(maxsize=4096)
-def _calibrate(target_epsilon: float, delta: float, sample_rate: float, steps: int, fixed: tuple[Mechanism, ...]) -> float:
-    fixed = list(fixed)
+def _calibrate(target_epsilon: float, delta: float, sample_rate: float, steps: int, entries: tuple) -> float:
+    """:func:`calibrate_noise` on the numbers alone (names do not change epsilon; each
+    seed's release has its own name and the same noise)."""
+    fixed = [Mechanism("fixed", *entry) for entry in entries]
     spent = epsilon_of(fixed, delta)
     if spent >= target_epsilon:
         raise ValueError(f"preprocessing releases alone spend epsilon {spent:.3f} >= target {target_epsilon}")

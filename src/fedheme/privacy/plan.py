@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from fedheme.grid import run_name, study_folds, train_endpoints, training_of
+from fedheme.grid import dp_release_mode, release_name, run_name, study_folds, train_endpoints, training_of
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
 
 #: The privacy modes (``privacy.mode``).
@@ -98,8 +98,9 @@ def _calibrated(epsilon: float, delta: float, q: float, steps: int, fixed: tuple
     return calibrate_noise(epsilon, delta, q, steps, list(fixed))
 
 
-def release_charges(disease: str, subset: str, mechanisms: list[Mechanism]) -> list[Charge]:
-    return [Charge(f"{disease}/training_release_{subset}/{m.name}", m) for m in mechanisms if m.steps > 0]
+def release_charges(disease: str, release: str, mechanisms: list[Mechanism]) -> list[Charge]:
+    """The charges of one training release (``release``: its name, see :func:`fedheme.grid.release_name`)."""
+    return [Charge(f"{disease}/{release}/{m.name}", m) for m in mechanisms if m.steps > 0]
 
 
 def training_charges(disease_name: str, disease: dict, training: dict, *, endpoint: str, fold: str, site: str) -> list[Charge]:
@@ -110,12 +111,12 @@ def training_charges(disease_name: str, disease: dict, training: dict, *, endpoi
 
     subset = Fold.parse(fold).train_subset
     settings = DesignSettings.from_config(disease, training)
-    releases = release_mechanisms(training["release_noise"], settings.release_parts, f"training_release_{subset}")
     strategies = list(training["strategies"]) + (["local"] if "local" in training["baselines"] else [])
     out = []
     for strategy in strategies:
         for epsilon in (float(e) for e in training["epsilons"]):
             for seed in training["seeds"]:
+                releases = release_mechanisms(training["release_noise"], settings.release_parts, release_name(subset, dp_release_mode(seed)))
                 config = TrainConfig.from_config(training, strategy="fedavg" if strategy == "local" else strategy,
                                                  epsilon=epsilon, seed=seed)  # fmt: skip
                 group = site if strategy == "local" else "federation"
@@ -152,7 +153,9 @@ def site_plan(config: dict, disease_name: str, sites: list[str]) -> dict[str, li
             subsets.add("all")  # the site overview is drawn from this release
         charges = []
         for subset in sorted(subsets):
-            charges += release_charges(disease_name, subset, release_mechanisms(training["release_noise"], parts, f"training_release_{subset}"))
+            for seed in training["seeds"]:
+                release = release_name(subset, dp_release_mode(seed))
+                charges += release_charges(disease_name, release, release_mechanisms(training["release_noise"], parts, release))
         for endpoint in train_endpoints(disease):
             for fold in folds:
                 if site in Fold.parse(fold).train_sites(sites):
