@@ -205,7 +205,7 @@ def test_pooled_harrell_is_harrell_over_within_site_pairs():
     total = sum(w for w, _ in variance)
     se = math.sqrt(sum((w / total * s) ** 2 for w, s in variance))
     assert pooled["se"] == pytest.approx(se) and pooled["ci_high"] - pooled["value"] == pytest.approx(1.959964 * se, rel=1e-5)
-    assert pooled["note"] == "pooled over 3 sites; NA at d"
+    assert pooled["note"] == "pooled over 3 sites; NA at d (3 events)", "each left-out site with its reason"
     assert pooled["n"] == 150 + 200 + 250
 
 

@@ -43,9 +43,10 @@ def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
     for within; each fold evaluated at its test sites (the held-out one, or all)."""
     result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2", "--configfile", "config/paper.yaml")
     counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
-    # MDS: 2 endpoints x (8 + 1) folds; MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
-    assert counts["train_fold"] == 18 + 12 + 6, counts
-    assert counts["evaluate_site"] == 2 * (8 + 8) + 2 * (5 + 5) + (5 + 5), counts
+    # MDS: 3 endpoints (OS and LFS censored at transplant, raw OS) x (8 + 1) folds;
+    # MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
+    assert counts["train_fold"] == 27 + 12 + 6, counts
+    assert counts["evaluate_site"] == 3 * (8 + 8) + 2 * (5 + 5) + (5 + 5), counts
     assert counts["metrics_table"] == 1
 
 

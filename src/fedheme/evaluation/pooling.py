@@ -31,10 +31,14 @@ def pool_sites(metrics: pd.DataFrame, confidence: float) -> pd.DataFrame:
     rows = []
     for key, group in metrics.groupby(POOL_KEYS, sort=True):
         used = group[np.isfinite(group["value"]) & (group["weight"] > 0)]
-        left_out = sorted(set(group["test_site"]) - set(used["test_site"]))
         # the reason is a note's last clause (scores first say how many patients they cover)
-        reasons = sorted({str(n).split("; ")[-1] for n in group.loc[~group.index.isin(used.index), "note"].dropna()})
-        note = f"pooled over {len(used)} sites" + (f"; NA at {', '.join(left_out)}" if left_out else "")
+        missing = group.loc[~group.index.isin(used.index)]
+        by_reason: dict[str, list[str]] = {}
+        for site, reason in zip(missing["test_site"], missing["note"].fillna("").astype(str)):
+            by_reason.setdefault(reason.split("; ")[-1], []).append(site)
+        reasons = sorted(by_reason)
+        left_out = "; ".join(f"{', '.join(sorted(by_reason[r]))}" + (f" ({r})" if r else "") for r in reasons)
+        note = f"pooled over {len(used)} sites" + (f"; NA at {left_out}" if left_out else "")
         if used.empty and len(reasons) == 1:
             note = f"NA at every site: {reasons[0]}"
         row = dict(zip(POOL_KEYS, key)) | {"test_site": "pooled", "n": int(used["n"].sum()), "events": int(used["events"].sum()), "note": note}

@@ -80,8 +80,8 @@ def load_iwgpm(folder: str | Path) -> Cohort:
     derived = {v.name for v in DERIVED_VARIABLES}
     patients = _as_canonical(wide, tuple(v for v in HARMONISED_VARIABLES if v.name not in derived), dialect.patients.codes)
     patients, notes = reconcile_release_dates(patients)
-    for note in notes:
-        log.info("%s", note)
+    if notes:  # counted, never listed: a job's log crosses sites, patient IDs must not
+        log.info("%d transplant dates of the release contradict its records and are treated as unknown", len(notes))
 
     maf = maf.rename(columns={e: c for c, e in dialect.variants.columns.items()})
     variants = _as_canonical(maf, VARIANT_VARIABLES, {})
