@@ -7,11 +7,13 @@ of a job (interpreter and imports of a rule's script before it does any work) is
 by timing the same interpreter importing the same modules, once per kind of job. The
 share is the summed start-up over the summed job time. Saves bench/measurements/pipeline.json.
 
-    .venv/bin/python bench/pipeline.py
+    .venv/bin/python bench/pipeline.py [--keep DIR]   # DIR: keep a copy of the run's tables
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,6 +49,9 @@ def startup_seconds(statement: str, repeats: int = 3) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep", type=Path, help="copy results/tables and results/privacy of the run here")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fedheme-bench-") as tmp:
         workdir = Path(tmp)
         for name in ("config", "resources"):
@@ -54,6 +59,9 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", "--quiet"], check=True)
         wall = time.perf_counter() - start
+        if args.keep:
+            for part in ("tables", "privacy"):
+                shutil.copytree(workdir / "results" / part, args.keep / part, dirs_exist_ok=True)
         jobs = []
         for path in (workdir / "results" / "benchmarks").rglob("*.tsv"):
             rule = path.relative_to(workdir / "results" / "benchmarks").parts[0]
