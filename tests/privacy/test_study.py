@@ -3,6 +3,7 @@ into one study total, recomputed independently, and no ledger column gives a sit
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -141,3 +142,25 @@ def test_cached_rdp_accounting_is_opacus_float_for_float():
     reference.history = [(m.noise_multiplier, m.sample_rate, m.steps) for m in history]
     for _ in range(2):  # the second call reads the cache
         assert epsilon_of(history, 1e-5) == reference.get_epsilon(delta=1e-5)
+
+
+def test_noise_calibrations_are_shared_across_jobs_through_a_folder(tmp_path, monkeypatch):
+    """A calibration computed by one job is read back, not recomputed, by the next; the
+    file holds public numbers only."""
+    from fedheme.privacy import accounting
+
+    fixed = [Mechanism("training_release_all_s1", 10.0, 1.0, 1)]
+    accounting.use_calibration_cache(tmp_path)
+    try:
+        sigma = accounting.calibrate_noise(3.0, 1e-5, 0.25, 120, fixed)
+        (saved,) = tmp_path.glob("*.json")
+        assert set(json.loads(saved.read_text())) == {"key", "noise_multiplier"}
+
+        def recompute(*args):
+            raise AssertionError("recomputed a cached calibration")
+
+        monkeypatch.setattr(accounting, "_calibrate", recompute)  # a new process: nothing in memory
+        again = accounting.calibrate_noise(3.0, 1e-5, 0.25, 120, [Mechanism("training_release_all_s2", 10.0, 1.0, 1)])
+        assert again == sigma and epsilon_of(fixed + [Mechanism("dp-sgd", sigma, 0.25, 120)], 1e-5) <= 3.0
+    finally:
+        accounting.use_calibration_cache(None)

@@ -54,6 +54,8 @@ rule train_fold:
         train_sites=lambda w: fold_train_sites(w.disease, w.fold),
         modes=lambda w: release_modes(w.disease),
         checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
+        # noise calibrations: public numbers only, shared by the folds
+        calibration_cache="results/cache/noise_calibration",
         privacy=config["privacy"],
     script:
         "../scripts/train_fold.py"

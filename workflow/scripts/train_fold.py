@@ -15,6 +15,7 @@ with logged(snakemake.log[0]):
         patients={site: snakemake.input[f"patients_{site}"] for site in sites},
         releases={mode: {site: snakemake.input[f"{mode}_{site}"] for site in sites} for mode in snakemake.params.modes},
         checkpoint_dir=snakemake.params.checkpoints,
+        calibration_cache=snakemake.params.calibration_cache,
         privacy=snakemake.params.privacy,
         out_models=snakemake.output.models,
         out_ledger=snakemake.output.ledger,

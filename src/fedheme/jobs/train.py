@@ -42,7 +42,8 @@ def training_release_job(*, patients, disease_name: str, disease: dict, training
 
 
 def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint: str, fold: str, patients: dict,
-                   releases: dict, privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds) -> None:  # fmt: skip
+                   releases: dict, privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds,
+                   calibration_cache=None) -> None:  # fmt: skip
     """Every run of the grid for one fold (see :mod:`fedheme.federated.fold`).
 
     In ``deployment`` mode every training site's DP-SGD runs are charged to its study-wide
@@ -51,16 +52,20 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     Args:
         patients: training site -> its private patients file (never a held-out site's).
         releases: release mode -> training site -> its released aggregates file.
+        calibration_cache: folder of noise calibrations shared by the study's jobs (public
+            numbers only: :func:`fedheme.privacy.accounting.use_calibration_cache`).
     """
     from fedheme.data.splits import subset_rows
     from fedheme.federated.config import DesignSettings, TrainConfig
     from fedheme.federated.fold import FoldInputs, resolve_device, train_fold
     from fedheme.folds import Fold
     from fedheme.models.bundle import save_bundle
+    from fedheme.privacy.accounting import use_calibration_cache
     from fedheme.privacy.budget import site_accountant
     from fedheme.privacy.plan import training_charges
     from fedheme.privacy.randomness import data_digest, site_randomness
 
+    use_calibration_cache(calibration_cache)
     subset = Fold.parse(fold).train_subset
     train_sites = {site: subset_rows(pd.read_parquet(path), subset) for site, path in patients.items()}
     digests = {site: data_digest(rows) for site, rows in train_sites.items()}

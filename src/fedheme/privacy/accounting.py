@@ -17,11 +17,27 @@ of once per call. The result is Opacus' ``RDPAccountant.get_epsilon``, float for
 from __future__ import annotations
 
 import math
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 
 ACCOUNTANT = "rdp"
+
+_calibration_folder: Path | None = None
+
+
+def use_calibration_cache(folder: str | Path | None) -> None:
+    """Keep calibrated noise multipliers in ``folder`` across processes (None: in memory only).
+
+    A calibration is a pure function of public numbers (target epsilon, delta, sample
+    rate, steps and the releases' noise), so the folder holds nothing about a patient; the
+    leave-one-site-out folds of a study share most of their calibrations.
+    """
+    global _calibration_folder
+    _calibration_folder = None if folder is None else Path(folder)
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,21 @@ def calibrate_noise(target_epsilon: float, delta: float, sample_rate: float, ste
         ValueError: the fixed mechanisms alone spend the budget.
     """
     entries = tuple((float(m.noise_multiplier), float(m.sample_rate), int(m.steps)) for m in fixed)
-    return _calibrate(float(target_epsilon), float(delta), float(sample_rate), int(steps), entries)
+    key = (float(target_epsilon), float(delta), float(sample_rate), int(steps), entries)
+    if _calibration_folder is None:
+        return _calibrate(*key)
+    path = _calibration_folder / f"{hashlib.sha256(repr(key).encode()).hexdigest()}.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("key") == repr(key):
+            return float(saved["noise_multiplier"])
+    sigma = _calibrate(*key)
+    from fedheme.io import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps({"key": repr(key), "noise_multiplier": sigma}))
+    return sigma
 
 
 @lru_cache(maxsize=4096)
