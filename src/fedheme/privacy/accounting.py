@@ -16,9 +16,9 @@ of once per call. The result is Opacus' ``RDPAccountant.get_epsilon``, float for
 
 from __future__ import annotations
 
-import math
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
