@@ -73,3 +73,21 @@ def test_missingness_that_says_who_was_transplanted_is_not_released(small_sites)
 def test_unknown_feature_is_rejected():
     with pytest.raises(ValueError, match="is not a harmonised variable"):
         FeatureSpec(numeric=("haemoglobin",), binary=())
+
+
+def test_natural_history_counts_are_hidden_when_their_difference_would_be_a_small_cell(small_sites):
+    """os and os_nh differ only by the patients transplanted: with 2 transplanted deaths the
+    difference of the two released event counts would name them."""
+    from fedheme.data.iwgpm.transplant import censor_at_transplant
+
+    patients = small_sites[0].cohort.patients.copy()
+    patients["transplant"], patients["time_to_transplant_days"] = 0.0, float("nan")
+    died = patients.index[(patients["os_status"] == 1) & (patients["os_years"] > 1)][:2]
+    patients.loc[died, ["transplant", "time_to_transplant_days"]] = [1.0, 100.0]
+    patients = censor_at_transplant(patients)
+    agg = site_aggregates(patients, SPEC, "s1", "all", 5, endpoints=("os", "os_nh"))
+    assert agg["endpoints"]["os"]["events"] is not None
+    assert agg["endpoints"]["os_nh"] == {"n_known": None, "events": None} and "endpoints.os_nh" in agg["suppressed"]
+    patients.loc[patients.index[(patients["os_status"] == 1) & (patients["os_years"] > 1)][:8], ["transplant", "time_to_transplant_days"]] = [1.0, 100.0]
+    agg = site_aggregates(censor_at_transplant(patients), SPEC, "s1", "all", 5, endpoints=("os", "os_nh"))
+    assert agg["endpoints"]["os_nh"]["events"] == agg["endpoints"]["os"]["events"] - 8

@@ -10,8 +10,10 @@ every statistic computed from it and any cell from which it could be recovered b
 subtraction. Missing-value counts are released as data-quality metadata (as DataSHIELD
 does); they say how a site records, not what a patient has, so variables whose missingness
 is itself a fact about patients (the transplant date, missing unless transplanted, and the
-endpoints derived from it) have none. Endpoints are those the study declares, so no two
-released event counts differ only by the patients transplanted. They are a descriptive
+endpoints derived from it) have none. Endpoints are those the study declares; where a
+natural-history endpoint stands beside its recorded one, their counts differ only by the
+patients transplanted, and the natural-history cell is hidden when that difference is a
+small cell. They are a descriptive
 release with small-cell suppression only, outside the DP guarantee of training.
 """
 
@@ -22,12 +24,25 @@ import pandas as pd
 from fedheme.data.features import model_features
 from fedheme.privacy.suppression import count_pair, is_small
 from fedheme.standard.features import FeatureSpec
-from fedheme.standard.mds import DERIVED_VARIABLES, HARMONISED_VARIABLES, SURVIVAL_ENDPOINTS
+from fedheme.standard.mds import DERIVED_VARIABLES, HARMONISED_VARIABLES, NATURAL_HISTORY, SURVIVAL_ENDPOINTS
 
 CATEGORICAL_SUMMARIES = ("sex", "cyto_ipssr", "who_2016")
 
 #: Variables without a released missing count: missing means "not transplanted" (or is derived).
 MISSINGNESS_IS_DATA = frozenset({"time_to_transplant_days"} | {v.name for v in DERIVED_VARIABLES})
+
+
+def _suppress_differences(outcomes: dict, min_cell_count: int, suppressed: list[str]) -> None:
+    """A natural-history endpoint beside its recorded one: their counts differ only by the
+    patients transplanted, so the natural-history cell is hidden when a difference of two
+    released counts would be a small cell."""
+    for natural, recorded in NATURAL_HISTORY.items():
+        if natural not in outcomes or recorded not in outcomes:
+            continue
+        a, b = outcomes[natural], outcomes[recorded]
+        if any(a[k] is not None and b[k] is not None and is_small(abs(b[k] - a[k]), min_cell_count) for k in a):
+            outcomes[natural] = {k: None for k in a}
+            suppressed.append(f"endpoints.{natural}")
 
 
 def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, subset: str, min_cell_count: int,
@@ -78,6 +93,7 @@ def site_aggregates(patients: pd.DataFrame, spec: FeatureSpec, site_id: str, sub
         known = patients[event_col].notna() & patients[time_col].notna()
         events = int(patients.loc[known, event_col].sum())
         outcomes[endpoint] = count_pair("n_known", int(known.sum()), "events", events, min_cell_count, f"endpoints.{endpoint}", suppressed)
+    _suppress_differences(outcomes, min_cell_count, suppressed)
     missing = {
         v.name: int(patients[v.name].isna().sum())
         for v in HARMONISED_VARIABLES
