@@ -115,7 +115,7 @@ def test_metrics_table_holds_every_strategy_design_and_site(small_run):
     summary = (small_run / "results" / "tables" / "summary.md").read_text()
     assert "leave one site out" in summary and "| fedavg, ε = 3 | 1 |" in summary
     for site in SMALL_SITES:
-        predictions = pd.read_parquet(small_run / "results" / "mds" / "sites" / site / "private" / "predictions" / "os_within.parquet")
+        predictions = pd.read_parquet(small_run / "results" / "mds" / "sites" / site / "private" / "predictions" / "os_nh_within.parquet")
         assert predictions["patient_id"].isin(patient_ids(small_run)).all()
 
 
