@@ -99,10 +99,11 @@ def default_training() -> dict:
     return dict(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["training"])
 
 
-def validation_scores(bundle: dict, validation, settings, endpoint: str) -> list[dict]:
-    """Each run of ``bundle`` on the generated validation cohort: Harrell's C of its risk
-    and its mean negative log-likelihood per patient (logistic hazard: a proper scoring
-    rule, which also sees the baseline hazard that C ignores)."""
+def validation_scores(bundle: dict, rows, settings, endpoint: str) -> list[dict]:
+    """Each run of ``bundle`` on ``rows`` (a generated validation cohort, or training rows),
+    standardised with the statistics of the run's own release: Harrell's C of its risk and
+    its mean negative log-likelihood per patient (logistic hazard: a proper scoring rule,
+    which also sees the baseline hazard that C ignores)."""
     import torch
 
     from fedheme.evaluation.bootstrap import harrell_c
@@ -110,14 +111,14 @@ def validation_scores(bundle: dict, validation, settings, endpoint: str) -> list
     from fedheme.models.bundle import bundle_model
     from fedheme.models.losses import logistic_hazard_loss
 
-    matrix = design_matrix(validation, settings, bundle["stats"]["dp"], endpoint)
-    x = torch.from_numpy(matrix.x)
+    matrices = {mode: design_matrix(rows, settings, stats, endpoint) for mode, stats in bundle["stats"].items()}
     out = []
     for run in bundle["runs"]:
-        model = bundle_model(bundle, run)
+        matrix = matrices[run["mode"]]
+        x, model = torch.from_numpy(matrix.x), bundle_model(bundle, run)
         with torch.no_grad():
             risk = model.risk(x).numpy().astype(float)
             nll = logistic_hazard_loss(model(x), torch.from_numpy(matrix.bin_index), torch.from_numpy(matrix.event)).mean()
         c = float(harrell_c(np.ones((1, len(risk))), matrix.time, matrix.status.astype(bool), risk)[0])
-        out.append({"seed": run["seed"], "harrell_c": c, "nll": float(nll)})
+        out.append({"epsilon": run["epsilon"], "seed": run["seed"], "harrell_c": c, "nll": float(nll)})
     return out

@@ -48,8 +48,6 @@ def main() -> None:
         bundle, _, _ = train_fold(FoldInputs("loso-none", sites, releases, study["draws"]), settings=settings, endpoint=endpoint,
                                   base=TrainConfig.from_config(training), strategies=["fedavg"], epsilons=[epsilon],
                                   seeds=SEEDS, baselines=[], checkpoint_dir=None)  # fmt: skip
-        if not math.isfinite(epsilon):
-            bundle["stats"]["dp"] = bundle["stats"]["exact"]
         scores = validation_scores(bundle, validation, settings, endpoint)
         c, nll = [s["harrell_c"] for s in scores], [s["nll"] for s in scores]
         rows.append({**variant, "epsilon": "inf" if not math.isfinite(epsilon) else epsilon, "rounds": training["rounds"],

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from common import ROOT, machine_info, save
+from common import ROOT, machine_info, save, validation_scores
 
 SEEDS = [1, 2]
 EPSILONS = [math.inf, 3.0]
@@ -28,17 +27,11 @@ AVERAGE_LAST = [0.0, 0.5]
 
 
 def main() -> None:
-    import torch
-
     from fedheme import grid
     from fedheme.data.splits import subset_rows
-    from fedheme.evaluation.bootstrap import harrell_c
     from fedheme.federated.config import DesignSettings, TrainConfig
-    from fedheme.federated.design import design_matrix
     from fedheme.federated.fold import FoldInputs, train_fold
     from fedheme.io import read_json
-    from fedheme.models.bundle import bundle_model
-    from fedheme.models.losses import logistic_hazard_loss
     from fedheme.privacy.randomness import site_randomness
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -56,14 +49,9 @@ def main() -> None:
         bundle, _, _ = train_fold(FoldInputs("within", patients, releases, draws), settings=settings, endpoint=endpoint,
                                   base=TrainConfig.from_config(training), strategies=["fedavg"], epsilons=EPSILONS,
                                   seeds=SEEDS, baselines=[], checkpoint_dir=None)  # fmt: skip
-        for run in bundle["runs"]:
-            matrix = design_matrix(pd.concat(patients.values()), settings, bundle["stats"][run["mode"]], endpoint)
-            model, x = bundle_model(bundle, run), torch.from_numpy(matrix.x)
-            with torch.no_grad():
-                nll = float(logistic_hazard_loss(model(x), torch.from_numpy(matrix.bin_index), torch.from_numpy(matrix.event)).mean())
-                risk = model.risk(x).numpy().astype(float)
-            c = float(harrell_c(np.ones((1, len(risk))), matrix.time, matrix.status.astype(bool), risk)[0])
-            rows.append({"average_last": average_last, "epsilon": run["epsilon"], "seed": run["seed"], "train_nll": nll, "train_harrell_c": c})
+        for score in validation_scores(bundle, pd.concat(patients.values()), settings, endpoint):
+            rows.append({"average_last": average_last, "epsilon": score["epsilon"], "seed": score["seed"],
+                         "train_nll": score["nll"], "train_harrell_c": score["harrell_c"]})  # fmt: skip
             print(rows[-1], flush=True)
     path = save("training_fit", {"machine": machine_info(), "endpoint": endpoint, "fold": "within (training splits only)",
                                  "rounds": config["training"]["rounds"], "results": rows})  # fmt: skip
