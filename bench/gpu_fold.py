@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
+    from fedheme.grid import release_modes
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default: config's)")
     args = parser.parse_args()
@@ -42,7 +44,7 @@ def main() -> None:
     sites = pd.read_csv(ROOT / "config" / "sites.tsv", sep="\t", comment="#")["site_id"].tolist()
     base = ROOT / "results" / "mds" / "sites"
     patients = {s: pd.read_parquet(base / s / "private" / "patients.parquet").query("split == 'train'") for s in sites}
-    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in ("exact", "dp")}
+    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in release_modes(config, "mds")}
     epsilons = [float(e) for e in training["epsilons"]]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     seconds = {}

@@ -28,6 +28,7 @@ AVERAGE_LAST = [0.0, 0.5]
 
 def main() -> None:
     from fedheme import grid
+    from fedheme.grid import release_modes
     from fedheme.data.splits import subset_rows
     from fedheme.federated.config import DesignSettings, TrainConfig
     from fedheme.federated.fold import FoldInputs, train_fold
@@ -40,7 +41,7 @@ def main() -> None:
     sites = sheet.loc[sheet["disease"] == "mds", "site_id"].tolist()
     base = ROOT / "results" / "mds" / "sites"
     patients = {s: subset_rows(pd.read_parquet(base / s / "private" / "patients.parquet"), "train") for s in sites}
-    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in ("exact", "dp")}
+    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in release_modes(config, "mds")}
     draws = {s: site_randomness(base / s / "private", "site_key") for s in sites}
     rows = []
     for average_last in AVERAGE_LAST:
