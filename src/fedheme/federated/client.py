@@ -64,9 +64,9 @@ class Client:
         self.config = config
         self.n_bins = n_bins
         self.n = len(data.event)
-        self.dataset = TensorDataset(
-            *(torch.from_numpy(a).to(device) for a in (data.x, data.bin_index, data.event))
-        )
+        self.dataset = TensorDataset(*(torch.from_numpy(a).to(device) for a in data.tensors()))
+        # width of the per-bin treatment coding (0: a prognostic model without treatment term)
+        self.n_treatment = 0 if data.treatment is None else int(data.treatment.shape[2])
         self.sample_rate = config.sample_rate_for(released_n)
         self.steps_per_round = config.steps_per_round(self.sample_rate)
         # the expected batch (q times the released count): the step size is per average patient
@@ -110,7 +110,8 @@ class Client:
         cfg = self.config
         # the plain network of the LightningModule (same weights for the same seed): the
         # loop below is the training step, and importing Lightning costs a job ~3 s
-        self.model = build_network(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed).to(self.device)
+        self.model = build_network(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed,
+                                   n_treatment=self.n_treatment).to(self.device)  # fmt: skip
         # the loss is a sum over patients; dividing the learning rate by the expected batch
         # size makes each step move by the (noisy, clipped) mean patient gradient
         step_size = cfg.lr / self.expected_batch
@@ -163,6 +164,7 @@ class Client:
 
 
 def _sum_loss(module: torch.nn.Module, batch) -> torch.Tensor:
-    """The batch's summed negative log-likelihood through ``module`` (plain or GradSampleModule)."""
-    x, bin_index, event = batch
-    return logistic_hazard_loss(module(x), bin_index, event).sum()
+    """The batch's summed negative log-likelihood through ``module`` (plain or GradSampleModule):
+    one term per patient, a patient's bins (and treatment terms) summed inside it."""
+    x, bin_index, event, *treatment = batch
+    return logistic_hazard_loss(module(x, *treatment), bin_index, event).sum()

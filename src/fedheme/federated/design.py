@@ -38,6 +38,8 @@ class DesignMatrix:
         time, status: follow-up in years and event indicator as observed (for
             evaluation), shape (n,).
         patient_id: shape (n,).
+        treatment: per-bin treatment coding, shape (n, K, D), float32, for a model with a
+            time-dependent treatment (:mod:`fedheme.treatment.coding`); None otherwise.
     """
 
     x: np.ndarray
@@ -46,14 +48,18 @@ class DesignMatrix:
     time: np.ndarray
     status: np.ndarray
     patient_id: np.ndarray
+    treatment: np.ndarray | None = None
+
+    def tensors(self) -> tuple[np.ndarray, ...]:
+        """What a client trains on: (x, bin_index, event), and the treatment coding if any."""
+        base = (self.x, self.bin_index, self.event)
+        return base if self.treatment is None else base + (self.treatment,)
 
 
-def design_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict, endpoint: str) -> DesignMatrix:
-    """Standardise and impute a site's features with pooled statistics; discretise its outcome
-    (a binary outcome is one bin: ``event`` is the outcome, ``time`` is 0)."""
-    time_col, event_col = settings.outcomes[endpoint]
-    known = patients[event_col].notna() if time_col is None else patients[time_col].notna() & patients[event_col].notna()
-    patients = patients[known]
+def feature_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict) -> np.ndarray:
+    """Features of each patient, shape (n, p), float32: numeric ones clipped, scaled and
+    standardised with the pooled statistics, binary ones as 0/1; missing values imputed with
+    the pooled mean."""
     numeric = scaled_numeric(patients, settings)
     binary = model_features(patients, settings.spec)[list(settings.spec.binary)]
     columns = []
@@ -62,7 +68,16 @@ def design_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict,
         columns.append(((numeric[name] - f["mean"]) / f["sd"]).fillna(0.0).to_numpy())
     for name in settings.spec.binary:
         columns.append(binary[name].fillna(stats["features"][name]["mean"]).to_numpy())
-    x = np.column_stack(columns).astype(np.float32) if columns else np.zeros((len(patients), 0), np.float32)
+    return np.column_stack(columns).astype(np.float32) if columns else np.zeros((len(patients), 0), np.float32)
+
+
+def design_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict, endpoint: str) -> DesignMatrix:
+    """Standardise and impute a site's features with pooled statistics; discretise its outcome
+    (a binary outcome is one bin: ``event`` is the outcome, ``time`` is 0)."""
+    time_col, event_col = settings.outcomes[endpoint]
+    known = patients[event_col].notna() if time_col is None else patients[time_col].notna() & patients[event_col].notna()
+    patients = patients[known]
+    x = feature_matrix(patients, settings, stats)
     status = patients[event_col].to_numpy(dtype=float)
     if time_col is None:
         time = np.zeros(len(patients))

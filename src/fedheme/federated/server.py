@@ -113,7 +113,8 @@ def run_federated(
         stop_after: end after this round (for tests of kill-and-resume).
     """
     fingerprint = run_fingerprint(clients, config, n_features, n_bins, site_n)
-    state = ServerState(0, build_network(config.model, n_features, n_bins, config.seed).state_dict(), fingerprint)
+    initial = build_network(config.model, n_features, n_bins, config.seed, n_treatment=clients[0].n_treatment)
+    state = ServerState(0, initial.state_dict(), fingerprint)
     if checkpoint is not None and Path(checkpoint).exists():
         saved = torch.load(checkpoint, weights_only=False)
         # resume only the same run: a checkpoint of other settings or data is ignored

@@ -35,6 +35,6 @@ def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet | CoxNet:
     if run.get("kind") == "cox":
         model = CoxNet(width, bundle["n_bins"])
     else:
-        model = build_network(bundle["model"], width, bundle["n_bins"])
+        model = build_network(bundle["model"], width, bundle["n_bins"], n_treatment=bundle.get("n_treatment", 0))
     model.load_state_dict(run["weights"])
     return model.eval()

@@ -23,17 +23,19 @@ class LogisticHazard(LogisticHazardNet, pl.LightningModule):
     Args:
         n_features: input width.
         n_bins: number of time bins K.
+        n_treatment: width of the per-bin treatment coding (0: none).
         lr: learning rate (used by ``configure_optimizers``).
     """
 
-    def __init__(self, n_features: int, n_bins: int, lr: float = 0.05):
-        super().__init__(n_features, n_bins)
+    def __init__(self, n_features: int, n_bins: int, n_treatment: int = 0, lr: float = 0.05):
+        super().__init__(n_features, n_bins, n_treatment)
         self.save_hyperparameters()
 
     def training_step(self, batch, batch_idx: int = 0) -> torch.Tensor:
-        """Sum over the batch's patients of their negative log-likelihood."""
-        x, bin_index, event = batch
-        loss = logistic_hazard_loss(self(x), bin_index, event).sum()
+        """Sum over the batch's patients of their negative log-likelihood (a batch of
+        (x, bin_index, event) or, with a treatment term, (x, bin_index, event, treatment))."""
+        x, bin_index, event, *treatment = batch
+        loss = logistic_hazard_loss(self(x, *treatment), bin_index, event).sum()
         self.log("train_loss_sum", loss, on_step=False, on_epoch=True, batch_size=x.shape[0])
         return loss
 
