@@ -112,6 +112,7 @@ MODULES: dict[str, str] = {
     # the workflow's entry points: classified per function in JOB_FUNCTIONS
     "fedheme.jobs": SHARED,  # ``logged`` only
     "fedheme.jobs.evaluate": JOBS,
+    "fedheme.jobs.treatment": JOBS,
     "fedheme.jobs.figures": JOBS,
     "fedheme.jobs.ingest": JOBS,
     "fedheme.jobs.overview": JOBS,
@@ -119,6 +120,16 @@ MODULES: dict[str, str] = {
     "fedheme.jobs.simulate": JOBS,
     "fedheme.jobs.train": JOBS,
     # models: weights and networks, no patient rows
+    "fedheme.treatment": SHARED,  # lazy exports only
+    "fedheme.treatment.coding": SHARED,  # the public time axis and coding
+    "fedheme.treatment.rmst": SHARED,
+    "fedheme.treatment.decision": SHARED,  # a model's survival under each policy
+    "fedheme.treatment.validation": SHARED,  # metrics
+    "fedheme.treatment.cohort": SITE,
+    "fedheme.treatment.release": SITE,
+    "fedheme.treatment.evaluation": SITE,
+    "fedheme.treatment.clinic": SITE,  # a clinician's own patients
+    "fedheme.treatment.pooling": CROSS,
     "fedheme.models": SHARED,
     "fedheme.models.bundle": SHARED,
     "fedheme.models.cox": SHARED,
@@ -145,6 +156,7 @@ MODULES: dict[str, str] = {
     "fedheme.report.overview": CROSS,
     "fedheme.report.style": CROSS,
     "fedheme.report.summary": CROSS,
+    "fedheme.report.treatment": CROSS,
     # the data standard: public metadata
     "fedheme.standard": SHARED,
     "fedheme.standard.features": SHARED,
@@ -170,6 +182,9 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.train.study_budget_job": CROSS,
     "fedheme.jobs.evaluate.evaluate_site_job": SITE,
     "fedheme.jobs.evaluate.metrics_table_job": CROSS,
+    "fedheme.jobs.treatment.transplant_release_job": SITE,
+    "fedheme.jobs.treatment.evaluate_transplant_site_job": SITE,
+    "fedheme.jobs.treatment.transplant_tables_job": CROSS,
     "fedheme.jobs.figures.convergence_table_job": CROSS,
     "fedheme.jobs.figures.figure_job": CROSS,
     "fedheme.jobs.figures.report_context_job": CROSS,
@@ -801,7 +816,7 @@ def figure_arguments(job: PlannedJob, config: dict) -> dict:
 def cross_site_call(job: PlannedJob, config: dict):
     """(job function, its input arguments, output argument -> path) of a planned cross-site
     job, built as its rule and script build them."""
-    from fedheme.jobs import evaluate, figures, overview, train
+    from fedheme.jobs import evaluate, figures, overview, train, treatment
     from fedheme.privacy.study import non_private_release_kinds
     from fedheme.report.catalogue import FIGURES
 
@@ -819,6 +834,8 @@ def cross_site_call(job: PlannedJob, config: dict):
         for p in map(Path, inputs):
             if p.parts[2] == "training":
                 keys.append({"disease": p.parts[1], "endpoint": p.parts[3], "fold": p.parts[4]})
+            elif p.name == "transplant_by_ipssm_ledger.tsv":  # transplant_release_keys()
+                keys.append({"disease": p.parts[1], "endpoint": "hsct", "fold": ""})
             else:
                 endpoint, fold = p.name.removesuffix("_ledger.tsv").split("_", 1)
                 keys.append({"disease": p.parts[1], "endpoint": endpoint, "fold": fold})
@@ -842,6 +859,14 @@ def cross_site_call(job: PlannedJob, config: dict):
         return figures.convergence_table_job, {"rounds": inputs, "keys": keys}, out
     if job.rule in {f"{spec.name}_figure" for spec in FIGURES}:
         return figures.figure_job, figure_arguments(job, config), figure_out
+    if job.rule == "transplant_tables":  # named inputs, flattened in the plan in this order
+        arguments = {"validation": [p for p in inputs if p.endswith("_validation.tsv")], "rmst": [p for p in inputs if p.endswith("_rmst.tsv")],
+                     "releases": [p for p in inputs if p.endswith(".json")], "models": next(p for p in inputs if p.endswith("models.pt")),
+                     "transplant": config["diseases"][job.wildcards["disease"]]["treatment"]["transplant"],
+                     "confidence": config["evaluation"]["confidence"]}  # fmt: skip
+        assert sum(len(v) for k, v in arguments.items() if k in ("validation", "rmst", "releases")) + 1 == len(inputs), inputs
+        names = ("out_validation", "out_rmst", "out_effects", "out_counts", "out_png", "out_pdf")
+        return treatment.transplant_tables_job, arguments, dict(zip(names, outputs))
     if job.rule == "report_context":
         names = ("out_config", "out_software")
         return figures.report_context_job, {"config": config}, dict(zip(names, outputs))
@@ -865,7 +890,7 @@ def test_cross_site_jobs_rerun_on_released_files_only(small_run, small_plan, tmp
     assert not [p for p in released.rglob("*") if PATIENT_LEVEL_DIRS & set(p.relative_to(released).parts)]
     crossing = [job for job in small_plan if side_of(job) == CROSS]
     expected = {"metrics_table", "site_overview", "site_heterogeneity_figure", "privacy_ledger",
-                "convergence_table", "manifest", "report_context", "forest_cindex_figure"}  # fmt: skip
+                "convergence_table", "manifest", "report_context", "forest_cindex_figure", "transplant_tables"}  # fmt: skip
     assert expected <= {j.rule for j in crossing}
     calls = [(job, *cross_site_call(job, config)) for job in crossing]
     out = tmp_path / "out"

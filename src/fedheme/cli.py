@@ -2,6 +2,7 @@
 
     fedheme validate-site EXPORT --dialect NAME [--variants FILE] [-o HARMONISED.parquet]
     fedheme score ipssm|ipssr|iss|riss|r2iss INPUT -o OUTPUT.tsv
+    fedheme hsct PATIENT_FILE --model BUNDLE -o OUTPUT.tsv [--strategy S] [--epsilon E]
     fedheme dialects
     fedheme data-dictionary [-o FILE]
 
@@ -59,6 +60,25 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hsct(args: argparse.Namespace) -> int:
+    from fedheme.data.issues import ExportValidationError
+    from fedheme.treatment.clinic import STATEMENT, hsct_file
+
+    try:
+        table = hsct_file(args.input, args.model, args.output, strategy=args.strategy, epsilon=args.epsilon, max_errors=args.max_errors)
+    except ExportValidationError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as err:
+        print(f"fedheme hsct: {err}", file=sys.stderr)
+        return 2
+    done = table["note"].eq("").sum()
+    print(f"{args.output}: expected RMST with and without transplant for {done} of {len(table)} patients "
+          f"({table['model'].iloc[0]}, {table['runs'].iloc[0]} runs)")  # fmt: skip
+    print(STATEMENT)
+    return 0
+
+
 def _dialects(args: argparse.Namespace) -> int:
     for name in builtin_dialects():
         d = load_dialect(name)
@@ -96,6 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="TSV to write: one row per patient")
     p.add_argument("--max-errors", type=int, default=50)
     p.set_defaults(func=_score)
+
+    p = sub.add_parser("hsct", help="expected RMST with and without allogeneic transplant for each patient of a file")
+    p.add_argument("input", help="patient file (TSV, CSV or parquet) with harmonised column names; age and IPSS-M inputs required")
+    p.add_argument("--model", required=True, help="a transplant model bundle (results/mds/training/hsct/all/models.pt)")
+    p.add_argument("-o", "--output", required=True, help="TSV to write: one row per patient")
+    p.add_argument("--strategy", default="fedavg", help="which model of the bundle (default fedavg; pooled, local)")
+    p.add_argument("--epsilon", help="its epsilon as labelled in the bundle ('3', 'inf'; default: the smallest)")
+    p.add_argument("--max-errors", type=int, default=50)
+    p.set_defaults(func=_hsct)
 
     p = sub.add_parser("dialects", help="list the built-in export dialects")
     p.set_defaults(func=_dialects)

@@ -2,6 +2,8 @@
 
 * ``loso-<site>``: train on every other site; ``<site>`` tests on all its patients.
 * ``within``: train on every site's training split; each site tests on its test split.
+* ``all``: train on every site's patients; nobody tests (the model a study deploys, e.g.
+  the transplant model of ``fedheme hsct``).
 
 The one parser of fold names: the workflow's rules (``workflow/rules/common.smk``) and the
 package both use :class:`Fold`.
@@ -13,8 +15,8 @@ from dataclasses import dataclass
 
 #: Site identifiers, as the site sheet allows them (and wildcards match them).
 SITE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_-]*"
-#: Fold names: ``within`` or ``loso-<site>``.
-FOLD_PATTERN = rf"within|loso-{SITE_PATTERN}"
+#: Fold names: ``within``, ``all`` or ``loso-<site>``.
+FOLD_PATTERN = rf"within|all|loso-{SITE_PATTERN}"
 DESIGNS = ("loso", "within")
 
 
@@ -28,9 +30,9 @@ class Fold:
 
     @classmethod
     def parse(cls, name: str) -> "Fold":
-        """``within`` or ``loso-<site>``; anything else raises ValueError."""
-        if name == "within":
-            return cls(name, "within")
+        """``within``, ``all`` or ``loso-<site>``; anything else raises ValueError."""
+        if name in ("within", "all"):
+            return cls(name, name)
         if name.startswith("loso-") and len(name) > len("loso-"):
             return cls(name, "loso", name[len("loso-") :])
         raise ValueError(f"unknown fold {name!r}: expected 'within' or 'loso-<site>'")
@@ -59,8 +61,10 @@ class Fold:
         return [s for s in sites if s != self.held_out]
 
     def test_sites(self, sites: list[str]) -> list[str]:
-        """Sites that evaluate the fold: the held-out one, or every site."""
+        """Sites that evaluate the fold: the held-out one, every site (within), or none (all)."""
         self._check(sites)
+        if self.design == "all":
+            return []
         return list(sites) if self.held_out is None else [self.held_out]
 
 

@@ -68,10 +68,11 @@ def dp_release_mode(seed) -> str:
     return f"dp-s{seed}"
 
 
-def release_modes(config: dict, disease: str) -> list[str]:
+def release_modes(config: dict, disease: str, training: dict | None = None) -> list[str]:
     """The training releases of each site: ``exact`` for epsilon = inf runs and the
-    baselines without DP, and one ``dp-s<seed>`` per seed when any epsilon is finite."""
-    training = training_of(config, disease)
+    baselines without DP, and one ``dp-s<seed>`` per seed when any epsilon is finite
+    (``training``: another training block of the disease than its own, the transplant one)."""
+    training = training_of(config, disease) if training is None else training
     epsilons = [float(e) for e in training["epsilons"]]
     modes = []
     if math.inf in epsilons or {"pooled", "cox"} & set(training["baselines"]) or config["diseases"][disease].get("marker_features"):
@@ -95,3 +96,25 @@ def epsilon_label(epsilon: float) -> str:
 def run_name(strategy: str, epsilon: float, seed, fold: str) -> str:
     """A run's name in the ledger and the bundle (its group is appended there)."""
     return f"{strategy}_eps{epsilon_label(epsilon)}_seed{seed}_{fold}"
+
+
+#: The ``endpoint`` under which the transplant study's runs appear in the ledger and tables.
+TRANSPLANT = "hsct"
+
+
+def transplant_of(config: dict, disease: str) -> dict | None:
+    """The disease's transplant study (``diseases.<d>.treatment.transplant``), or None."""
+    return config["diseases"][disease].get("treatment", {}).get("transplant")
+
+
+def transplant_training(config: dict, disease: str) -> dict:
+    """The training block of the transplant model: the disease's, with the study's overrides."""
+    return {**training_of(config, disease), **(transplant_of(config, disease) or {}).get("training", {})}
+
+
+def transplant_folds(config: dict, disease: str, sites: list[str]) -> list[str]:
+    """The transplant study's folds: one per held-out site, and ``all`` (every site: the
+    model a clinician uses), when the disease has the study."""
+    if transplant_of(config, disease) is None:
+        return []
+    return fold_names(["loso"], held_out_sites(config, disease, sites)) + ["all"]

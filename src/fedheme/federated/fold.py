@@ -34,6 +34,8 @@ from fedheme.grid import dp_release_mode, epsilon_label, run_name
 from fedheme.privacy.accounting import Mechanism
 from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
 from fedheme.privacy.randomness import SiteRandomness, joint_randomness
+from fedheme.treatment.coding import TransplantCoding
+from fedheme.treatment.cohort import transplant_design
 
 BASELINES = ("pooled", "local")
 
@@ -69,7 +71,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def pooled_design(parts: list[DesignMatrix]) -> DesignMatrix:
-    return DesignMatrix(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "bin_index", "event", "time", "status", "patient_id")))
+    """The sites' design matrices stacked (the non-private pooled reference)."""
+    fields = ("x", "bin_index", "event", "time", "status", "patient_id")
+    treatment = None if parts[0].treatment is None else np.concatenate([p.treatment for p in parts])
+    return DesignMatrix(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields), treatment=treatment)
 
 
 @dataclass(frozen=True)
@@ -112,12 +117,16 @@ def train_fold(
     checkpoint_dir: str | Path | None,
     device: torch.device = torch.device("cpu"),
     marker_features: list[str] | None = None,
+    treatment: TransplantCoding | None = None,
 ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Train every run of one fold.
 
     Args:
         marker_features: when given, one more baseline, ``markers``: the pooled model (no
             DP) on these features only (a clinical model of established markers).
+        treatment: when given, the transplant model instead of a prognostic one: overall
+            survival with transplant as a time-dependent treatment, on the coding's public
+            bins (:mod:`fedheme.treatment.coding`); ``endpoint`` then only names the runs.
 
     Returns:
         (bundle, ledger, rounds): the model bundle (see :mod:`fedheme.models.bundle`), the privacy
@@ -125,7 +134,13 @@ def train_fold(
         loss of runs without DP only: a DP run's loss would be an unaccounted release).
     """
     torch.set_num_threads(1)
-    n_bins = settings.bins(endpoint)
+    n_bins = settings.bins(endpoint) if treatment is None else treatment.n_bins
+
+    def design(patients: pd.DataFrame, stats: dict) -> DesignMatrix:
+        if treatment is None:
+            return design_matrix(patients, settings, stats, endpoint)
+        return transplant_design(patients, settings, stats, treatment)
+
     runs, ledger, rounds = [], [], []
     jobs = [(s, e) for s in strategies for e in epsilons]
     if "pooled" in baselines:
@@ -134,12 +149,12 @@ def train_fold(
         jobs.append(("markers", math.inf))
     if "local" in baselines:
         jobs += [("local", e) for e in epsilons]
-    if "cox" in baselines and n_bins > 1:  # a survival endpoint: lifelines' Cox model as reference
+    if "cox" in baselines and n_bins > 1 and treatment is None:  # a survival endpoint: lifelines' Cox model as reference
         jobs.append(("cox", math.inf))
     prepared = {}  # pooled statistics and design matrices depend only on the release mode
     for mode in sorted({_release_mode(e, seed, inputs.releases) for _, e in jobs for seed in seeds}):
         stats = combine_releases(list(inputs.releases[mode].values()), settings)
-        prepared[mode] = (stats, {s: design_matrix(p, settings, stats, endpoint) for s, p in inputs.train_sites.items()})
+        prepared[mode] = (stats, {s: design(p, stats) for s, p in inputs.train_sites.items()})
     n_features = len(settings.spec.numeric) + len(settings.spec.binary)
     names = settings.spec.names
     marker_columns = [names.index(f) for f in marker_features] if marker_features else None
@@ -197,4 +212,6 @@ def train_fold(
         "fold": inputs.fold, "endpoint": endpoint, "model": base.model, "n_features": n_features, "n_bins": n_bins,
         "stats": {mode: stats for mode, (stats, _) in prepared.items()}, "runs": runs,
     }  # fmt: skip
+    if treatment is not None:
+        bundle.update(n_treatment=treatment.n_treatment, treatment=treatment.to_dict())
     return bundle, pd.DataFrame(ledger, columns=RUN_LEDGER_COLUMNS), pd.DataFrame(rounds)

@@ -43,7 +43,7 @@ def training_release_job(*, patients, disease_name: str, disease: dict, training
 
 def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint: str, fold: str, patients: dict,
                    releases: dict, privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds,
-                   calibration_cache=None) -> None:  # fmt: skip
+                   calibration_cache=None, transplant: dict | None = None) -> None:  # fmt: skip
     """Every run of the grid for one fold (see :mod:`fedheme.federated.fold`).
 
     In ``deployment`` mode every training site's DP-SGD runs are charged to its study-wide
@@ -54,6 +54,8 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
         releases: release mode -> training site -> its released aggregates file.
         calibration_cache: folder of noise calibrations shared by the study's jobs (public
             numbers only: :func:`fedheme.privacy.accounting.use_calibration_cache`).
+        transplant: config ``treatment.transplant``: train the transplant model (transplant
+            as a time-dependent treatment, :mod:`fedheme.treatment.coding`) instead.
     """
     from fedheme.data.splits import subset_rows
     from fedheme.federated.config import DesignSettings, TrainConfig
@@ -64,6 +66,7 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     from fedheme.privacy.budget import site_accountant
     from fedheme.privacy.plan import training_charges
     from fedheme.privacy.randomness import data_digest, site_randomness
+    from fedheme.treatment.coding import TransplantCoding
 
     use_calibration_cache(calibration_cache)
     subset = Fold.parse(fold).train_subset
@@ -80,19 +83,26 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     # each site's client draws from that site's own key (the simulated federation runs them in one job)
     randomness = privacy.get("randomness", "site_key")
     draws = {site: site_randomness(Path(path).parent, randomness, digests[site]) for site, path in patients.items()}
+    # fold 'all' (every site; nobody tests) makes the model a study deploys: local-only
+    # models there would spend budget on runs nobody evaluates
+    baselines = [b for b in training["baselines"] if not (fold == "all" and b == "local")]
     device = resolve_device(training["device"])
     logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
     bundle, ledger, rounds = train_fold(
         FoldInputs(fold, train_sites, released, draws), settings=DesignSettings.from_config(disease, training), endpoint=endpoint,
         base=TrainConfig.from_config(training), strategies=training["strategies"],
-        epsilons=[float(e) for e in training["epsilons"]], seeds=training["seeds"], baselines=training["baselines"],
-        checkpoint_dir=checkpoint_dir, device=device, marker_features=disease.get("marker_features"),
+        epsilons=[float(e) for e in training["epsilons"]], seeds=training["seeds"], baselines=baselines,
+        checkpoint_dir=checkpoint_dir, device=device, marker_features=None if transplant else disease.get("marker_features"),
+        treatment=None if transplant is None else TransplantCoding.from_config(transplant),
     )  # fmt: skip
     if charged:  # the runs must be the mechanisms charged, noise multiplier for noise multiplier
         ran = ledger[ledger["mechanism"] == "dp-sgd"]
         mismatch = [(r.run, r.site) for r in ran.itertuples() if charged.get((r.run, r.site)) != r.noise_multiplier]
         if mismatch:
             raise RuntimeError(f"{fold}: the runs differ from the charged plan at {mismatch}")
+    if transplant is not None:  # what a clinician's tool needs to build a patient's features (fedheme hsct)
+        bundle["design"] = {"kind": disease.get("kind", "iwgpm"), "features": disease["features"], "endpoints": list(disease["endpoints"]),
+                            "horizon_years": training["horizon_years"], "n_bins": training["n_bins"]}  # fmt: skip
     save_bundle(out_models, bundle)
     write_tsv(out_ledger, ledger)
     write_tsv(out_rounds, rounds)

@@ -188,6 +188,9 @@ def deployment_problems(config: dict) -> list[str]:
             problems.append(f"{where}: training.baselines holds {baseline!r} (patients pooled without DP)")
         if config["diseases"][disease].get("marker_features"):
             problems.append(f"diseases.{disease}.marker_features: the markers baseline trains without DP")
+        if config["diseases"][disease].get("treatment", {}).get("transplant"):
+            problems.append(f"diseases.{disease}.treatment: the transplant study is not planned in deployment mode yet "
+                            "(its pooled baseline trains without DP and its evaluation releases exact estimates)")
     return problems
 
 

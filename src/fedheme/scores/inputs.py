@@ -48,8 +48,11 @@ def _raw_table(path: Path, issues: IssueCollector) -> RawTable | None:
     return read_delimited(path, dialect, issues)
 
 
-def read_score_input(path: str | Path, score: str, max_errors: int = 50) -> pd.DataFrame:
+def read_score_input(path: str | Path, score: str, max_errors: int = 50, *, require: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read and check a cohort file for ``score``; returns harmonised columns, index = line.
+
+    Args:
+        require: columns needed besides the score's own inputs (e.g. ``age`` for ``fedheme hsct``).
 
     Raises:
         fedheme.data.issues.ExportValidationError: naming file, line (row) and column.
@@ -64,7 +67,7 @@ def read_score_input(path: str | Path, score: str, max_errors: int = 50) -> pd.D
     names: dict[str, str] = {}
     if score == "ipssm" and is_template(raw.header):  # the official calculator's template
         raw, names = from_template(raw, issues)
-    required = {"patient_id", *REQUIRED_INPUTS[score]}
+    required = {"patient_id", *REQUIRED_INPUTS[score], *require}
     variables = tuple(dataclasses.replace(v, required=v.name in required) for v in INPUT_VARIABLES)
     layout = load_dialect("fedheme").patients
     frame, _ = parse_table(raw, layout, variables, load_dialect("fedheme"), issues)

@@ -1,0 +1,107 @@
+"""Cross-site tables of the transplant study, from released files only: the transplant
+counts by IPSS-M category, the test sites' validation and RMST rows pooled over sites and
+then over seeds, and the transplant effect of the models trained on every site (their
+weights are in the model bundle: no patient row).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from fedheme.evaluation.pooling import pool_sites
+
+#: Columns of :func:`pool_transplant_releases`.
+POOLED_COLUMNS = ["category", "sites", "sites_suppressed", "patients", "transplanted", "fraction_transplanted", "note"]
+#: Columns of :func:`over_seeds`.
+SUMMARY_COLUMNS = ["endpoint", "category", "strategy", "epsilon", "metric", "seeds", "value", "sd_seeds", "ci_low", "ci_high",
+                   "n", "events", "note"]  # fmt: skip
+#: Columns of :func:`effect_table`.
+EFFECT_COLUMNS = ["strategy", "epsilon", "term", "seeds", "log_odds_ratio", "sd_seeds", "odds_ratio"]
+
+
+def pool_transplant_releases(releases: list[dict]) -> pd.DataFrame:
+    """The cross-site table, from released files only: one row per released category.
+
+    Columns (:data:`POOLED_COLUMNS`): ``sites``: sites whose two cells of the category were
+    both released; ``sites_suppressed``: sites with a hidden cell there (left out of the
+    row); ``patients`` and ``transplanted``: sums over the ``sites`` (released, so noisy
+    for a noisy release); ``fraction_transplanted``: transplanted / patients (NaN without
+    patients); ``note``: how many sites were left out, the sums then covering the others.
+    """
+    categories, columns = tuple(releases[0]["categories"]), tuple(releases[0]["columns"])
+    for release in releases:
+        if tuple(release["categories"]) != categories or tuple(release["columns"]) != columns:
+            raise ValueError(f"site {release['site_id']}: a release of other categories or columns than {categories} x {columns}")
+    out = []
+    for category in categories:
+        cells = [r["cells"][category] for r in releases]
+        kept = [c for c in cells if all(c[col] is not None for col in columns)]
+        patients = sum(c["not_transplanted"] + c["transplanted"] for c in kept)
+        transplanted = sum(c["transplanted"] for c in kept)
+        left_out = len(cells) - len(kept)
+        note = f"{left_out} sites' cells suppressed (small cells): sums cover the other {len(kept)} sites" if left_out else ""
+        out.append({"category": category, "sites": len(kept), "sites_suppressed": left_out, "patients": patients,
+                    "transplanted": transplanted, "fraction_transplanted": transplanted / patients if patients else math.nan,
+                    "note": note})  # fmt: skip
+    return pd.DataFrame(out, columns=POOLED_COLUMNS)
+
+
+def pool_transplant_metrics(site_rows: list[pd.DataFrame], confidence: float) -> pd.DataFrame:
+    """Every test site's released rows and one pooled row per (run, quantity): the
+    weighted mean over sites with the standard error of independent site bootstraps
+    (:func:`fedheme.evaluation.pooling.pool_sites`)."""
+    rows = pd.concat(site_rows, ignore_index=True)
+    pooled = pool_sites(rows, confidence)
+    return pd.concat([rows.drop(columns="weight"), pooled], ignore_index=True)
+
+
+def over_seeds(table: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """The pooled rows summarised over seeds: the mean, the sd over seeds (DP noise and
+    seed) and a normal interval whose variance adds the mean bootstrap variance (patients
+    of the test sites) to the variance over seeds. It does not carry the sampling variance
+    of the training patients (see the README)."""
+    z = float(norm.ppf(0.5 + confidence / 2))
+    pooled = table[table["test_site"] == "pooled"].copy()
+    pooled["epsilon"] = pooled["epsilon"].astype("string").fillna("")
+    out = []
+    for (endpoint, strategy, epsilon, metric), group in pooled.groupby(["endpoint", "strategy", "epsilon", "metric"], sort=True):
+        values = group["value"].to_numpy(dtype=float)
+        finite = np.isfinite(values)
+        value = float(np.mean(values[finite])) if finite.any() else math.nan
+        sd = float(np.std(values[finite], ddof=1)) if finite.sum() > 1 else (0.0 if finite.any() else math.nan)
+        se = math.sqrt(float(np.nanmean(group["se"].to_numpy(dtype=float) ** 2)) + sd**2) if finite.any() else math.nan
+        out.append({"endpoint": endpoint, "category": endpoint.partition(":")[2] or "", "strategy": strategy, "epsilon": epsilon,
+                    "metric": metric, "seeds": int(finite.sum()), "value": value, "sd_seeds": sd, "ci_low": value - z * se,
+                    "ci_high": value + z * se, "n": int(group["n"].iloc[0]), "events": int(group["events"].iloc[0]),
+                    "note": group["note"].iloc[0]})  # fmt: skip
+    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+
+
+def term_names(treatment: dict) -> list[str]:
+    """Names of the coding's terms: each phase, then its interaction with each modifier."""
+    return [name for phase in ("early", "late") for name in [phase] + [f"{phase} x {m}" for m in treatment["modifiers"]]]
+
+
+def effect_table(bundle: dict) -> pd.DataFrame:
+    """The transplant terms (log odds ratios of the per-bin hazard) of every run of a
+    bundle trained on every site, mean and sd over seeds (local-only models left out: one
+    per site)."""
+    names = term_names(bundle["treatment"])
+    by_model: dict[tuple[str, str], list[np.ndarray]] = {}
+    for run in bundle["runs"]:
+        if run["strategy"] == "local":
+            continue
+        by_model.setdefault((run["strategy"], str(run["epsilon"])), []).append(np.asarray(run["weights"]["treatment.weight"]).ravel())
+    out = []
+    for (strategy, epsilon), weights in sorted(by_model.items()):
+        stack = np.vstack(weights)
+        for i, name in enumerate(names):
+            mean = float(stack[:, i].mean())
+            sd = float(stack[:, i].std(ddof=1)) if len(stack) > 1 else 0.0
+            out.append({"strategy": strategy, "epsilon": epsilon, "term": name, "seeds": len(stack), "log_odds_ratio": mean,
+                        "sd_seeds": sd, "odds_ratio": math.exp(mean)})  # fmt: skip
+    return pd.DataFrame(out, columns=EFFECT_COLUMNS)
