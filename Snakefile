@@ -15,6 +15,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/scores.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/treatment.smk"
 include: "workflow/rules/overview.smk"
 include: "workflow/rules/figures.smk"
 

@@ -176,10 +176,41 @@ def overview_features(wildcards):
     return disease_config(wildcards)["features"] if DEPLOYMENT else None
 
 
-def release_modes(disease):
+def release_modes(disease, endpoint=None):
     """'exact' for epsilon = inf runs and the baselines without DP, and one 'dp-s<seed>'
-    per seed when any epsilon is finite (each seed draws its own release noise)."""
+    per seed when any epsilon is finite (each seed draws its own release noise); of the
+    transplant model's training when ``endpoint`` is the transplant study's."""
+    if endpoint == grid.TRANSPLANT:
+        return grid.release_modes(
+            config, disease, grid.transplant_training(config, disease)
+        )
     return grid.release_modes(config, disease)
+
+
+def fold_training(disease, endpoint):
+    """The training block of a (disease, endpoint): the transplant model's for its study."""
+    if endpoint == grid.TRANSPLANT:
+        return grid.transplant_training(config, disease)
+    return training_of(disease)
+
+
+def transplant_of(disease):
+    """The disease's transplant study config, or None."""
+    return grid.transplant_of(config, disease)
+
+
+def transplant_folds(disease):
+    """The transplant study's folds: loso per held-out site, and 'all'."""
+    return grid.transplant_folds(config, disease, sites_of(disease))
+
+
+def transplant_diseases():
+    return [d for d in DISEASES if transplant_of(d) is not None]
+
+
+def transplant_test_folds(disease):
+    """The transplant folds a site evaluates (all but 'all')."""
+    return [f for f in transplant_folds(disease) if f != "all"]
 
 
 def fold_train_sites(disease, fold):
@@ -194,7 +225,7 @@ def train_fold_inputs(wildcards):
     subset = Fold.parse(wildcards.fold).train_subset
     sites = fold_train_sites(wildcards.disease, wildcards.fold)
     inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
-    for mode in release_modes(wildcards.disease):
+    for mode in release_modes(wildcards.disease, wildcards.endpoint):
         for s in sites:
             inputs[f"{mode}_{s}"] = (
                 f"{base}/{s}/shared/training_release_{subset}_{mode}.json"
@@ -212,12 +243,18 @@ def fold_test_sites(disease, fold):
     return Fold.parse(fold).test_sites(sites_of(disease))
 
 
+def training_endpoint_folds(disease):
+    """(endpoint, fold) of every training job of the disease: the prognostic grid, then
+    the transplant study's folds (endpoint 'hsct')."""
+    pairs = [(e, f) for e in train_endpoints(disease) for f in folds_of(disease)]
+    return pairs + [(grid.TRANSPLANT, f) for f in transplant_folds(disease)]
+
+
 def training_outputs(disease, kind):
     """One file per (endpoint, fold) of the disease: models.pt, ledger.tsv or rounds.tsv."""
     return [
         f"results/{disease}/training/{endpoint}/{fold}/{kind}"
-        for endpoint in train_endpoints(disease)
-        for fold in folds_of(disease)
+        for endpoint, fold in training_endpoint_folds(disease)
     ]
 
 
@@ -230,8 +267,51 @@ def training_output_keys():
     return [
         {"disease": disease, "endpoint": endpoint, "fold": fold}
         for disease in DISEASES
-        for endpoint in train_endpoints(disease)
-        for fold in folds_of(disease)
+        for endpoint, fold in training_endpoint_folds(disease)
+    ]
+
+
+def transplant_release_outputs(kind):
+    """Every site's transplant count table ('json') or its ledger ('ledger.tsv')."""
+    suffix = ".json" if kind == "json" else "_ledger.tsv"
+    return [
+        f"results/{disease}/sites/{site}/shared/transplant_by_ipssm{suffix}"
+        for disease in transplant_diseases()
+        for site in sites_of(disease)
+    ]
+
+
+def transplant_release_keys():
+    """(disease, endpoint, fold) of each file of transplant_release_outputs."""
+    return [
+        {"disease": disease, "endpoint": grid.TRANSPLANT, "fold": ""}
+        for disease in transplant_diseases()
+        for site in sites_of(disease)
+    ]
+
+
+def transplant_evaluation_outputs(disease, kind):
+    """Every test site's transplant evaluation file (validation.tsv or rmst.tsv)."""
+    return [
+        f"results/{disease}/sites/{site}/shared/evaluation/hsct_{fold}_{kind}"
+        for fold in transplant_test_folds(disease)
+        for site in fold_test_sites(disease, fold)
+    ]
+
+
+def transplant_table_outputs():
+    """The transplant study's tables and figure, per disease that has it."""
+    return [
+        f"results/{disease}/{part}"
+        for disease in transplant_diseases()
+        for part in (
+            "tables/hsct_validation.tsv",
+            "tables/hsct_rmst.tsv",
+            "tables/hsct_effects.tsv",
+            "tables/hsct_transplanted_by_ipssm.tsv",
+            "figures/hsct_rmst_gain.png",
+            "figures/hsct_rmst_gain.pdf",
+        )
     ]
 
 
@@ -321,6 +401,7 @@ def manifest_inputs():
             "convergence.tsv",
         )
     ]
+    tables += [p for p in transplant_table_outputs() if p.endswith(".tsv")]
     return tables + ["results/privacy/ledger.tsv", "results/privacy/study.tsv"]
 
 
@@ -345,6 +426,7 @@ def final_outputs():
             base = f"results/{disease}/sites/{site}"
             targets.append(f"{base}/private/qc_report.md")
     targets += figure_outputs()
+    targets += [p for p in transplant_table_outputs() if not p.endswith(".tsv")]
     targets += [
         "results/MANIFEST.tsv",
         "results/report/config.yaml",

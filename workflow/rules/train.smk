@@ -47,12 +47,16 @@ rule train_fold:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=lambda w: 1 if training_of(w.disease)["device"] == "gpu" else 0,
+        gpu=lambda w: (
+            1 if fold_training(w.disease, w.endpoint)["device"] == "gpu" else 0
+        ),
     params:
         disease=lambda w: disease_config(w),
-        training=lambda w: training_of(w.disease),
+        training=lambda w: fold_training(w.disease, w.endpoint),
         train_sites=lambda w: fold_train_sites(w.disease, w.fold),
-        modes=lambda w: release_modes(w.disease),
+        modes=lambda w: release_modes(w.disease, w.endpoint),
+        # the transplant study (endpoint 'hsct'): transplant as a time-dependent treatment
+        transplant=lambda w: transplant_of(w.disease) if w.endpoint == "hsct" else None,
         checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
         # noise calibrations: public numbers only, shared by the folds
         calibration_cache="results/cache/noise_calibration",
@@ -63,7 +67,9 @@ rule train_fold:
 
 rule privacy_ledger:
     input:
-        all_training_outputs("ledger.tsv") + evaluation_outputs("ledger.tsv"),
+        all_training_outputs("ledger.tsv")
+        + evaluation_outputs("ledger.tsv")
+        + transplant_release_outputs("ledger.tsv"),
     output:
         report(
             "results/privacy/ledger.tsv",
@@ -80,7 +86,9 @@ rule privacy_ledger:
         mem_mb=1000,
         runtime=5,
     params:
-        folds=training_output_keys() + evaluation_output_keys(),
+        folds=training_output_keys()
+        + evaluation_output_keys()
+        + transplant_release_keys(),
     script:
         "../scripts/privacy_ledger.py"
 

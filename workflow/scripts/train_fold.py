@@ -20,4 +20,5 @@ with logged(snakemake.log[0]):
         out_models=snakemake.output.models,
         out_ledger=snakemake.output.ledger,
         out_rounds=snakemake.output.rounds,
+        transplant=snakemake.params.transplant,
     )
