@@ -23,10 +23,11 @@ def test_patient_transplanted_in_bin_j_is_untreated_before_j_and_treated_from_j(
     # bins: [0,.25) [.25,.5) [.5,1) [1,2) [2,4) [4,8]; transplant at 0.7 years: bin j = 2
     phases = CODING.phases(np.array([0.7]))[0]
     treated = phases.sum(axis=1)
-    assert treated.tolist() == [0, 0, 1, 1, 1, 1]
-    # early: treated bins starting before 0.7 + 1 = 1.7 (bins 2 and 3); late from bin 4
-    assert phases[:, 0].tolist() == [0, 0, 1, 1, 0, 0]
-    assert phases[:, 1].tolist() == [0, 0, 0, 0, 1, 1]
+    # untreated before j; in bin j only its part after the transplant, (1 - 0.7) / 0.5; whole bins after
+    np.testing.assert_allclose(treated, [0, 0, 0.6, 1, 1, 1], atol=1e-6)
+    # early: [0.7, 1.7): 0.6 of bin 2 and 0.7 of bin 3; late from 1.7: 0.3 of bin 3, then whole bins
+    np.testing.assert_allclose(phases[:, 0], [0, 0, 0.6, 0.7, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(phases[:, 1], [0, 0, 0, 0.3, 1, 1], atol=1e-6)
 
 
 def test_edges_never_and_beyond_the_horizon():
@@ -83,7 +84,7 @@ def test_hazard_of_a_transplanted_patient_changes_only_from_its_transplant_bin()
     untreated = net(x, torch.from_numpy(CODING.policy(1, w, None)))
     diff = (treated - untreated).detach().numpy()[0]
     early, late = 0.1 + 0.2 * 0.5 - 0.3, 0.4 + 0.5 * 0.5 - 0.6
-    np.testing.assert_allclose(diff, [0, 0, early, early, late, late], atol=1e-6)
+    np.testing.assert_allclose(diff, [0, 0, 0.6 * early, 0.7 * early + 0.3 * late, late, late], atol=1e-6)
 
 
 def test_per_patient_clipping_bounds_all_terms_of_a_patient_together():

@@ -39,7 +39,7 @@ def transplant_release_job(*, patients, scores, site_id: str, noise_multiplier: 
         if mechanism.steps == 0:
             raise ValueError(f"{disease} site {site_id}: privacy.mode deployment releases nothing exact ({RELEASE})")
         accountant.charge([Charge(f"{disease}/{RELEASE}", mechanism)], data=digest)
-    rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "transplant-release", digest).numpy()
+    rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "transplant-release", f"sigma={float(noise_multiplier)!r}", digest).numpy()
     release = transplant_release(patient_rows, score_rows, site_id=site_id, noise_multiplier=noise_multiplier,
                                  min_cell_count=min_cell_count, rng=rng)  # fmt: skip
     run = {"run": "transplant_release", "strategy": "release", "target_epsilon": "", "seed": ""}

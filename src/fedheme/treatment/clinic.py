@@ -97,7 +97,12 @@ def hsct_file(input_path: str | Path, model_path: str | Path, output_path: str |
     from fedheme.scores.inputs import read_score_input
 
     frame = read_score_input(input_path, "ipssm", max_errors, require=("age",))
-    bundle = load_bundle(model_path)
+    try:
+        bundle = load_bundle(model_path)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # torch raises several kinds for a file that is not a bundle
+        raise ValueError(f"{model_path}: cannot read the model bundle ({type(err).__name__})") from err
     if "treatment" not in bundle or "design" not in bundle:
         raise ValueError(f"{model_path}: not a transplant model bundle (results/<disease>/training/hsct/<fold>/models.pt)")
     table = hsct_table(frame.reset_index(drop=True), bundle, strategy=strategy, epsilon=epsilon)

@@ -5,11 +5,14 @@ The time axis is public and fixed (config ``treatment.transplant``: ``edges_year
 post-transplant period finely and end at the RMST horizon, and cost no release. A patient
 transplanted at time ``T`` (years) in bin ``j = bin_of(T)`` is untreated in bins ``< j``
 and treated from bin ``j`` on (time-dependent coding: the time before transplant counts as
-untreated, so no immortal time is credited to transplant). Treated bins are split into two
-phases, because transplant first kills (transplant-related mortality) and later protects:
-
-* early: treated bins that start before ``T + early_years``;
-* late: treated bins that start at or after ``T + early_years``.
+untreated). Treated time is split into two phases, because transplant first kills
+(transplant-related mortality) and later protects: early, ``[T, T + early_years)``, and
+late, from ``T + early_years`` on. Each phase's indicator in bin ``k`` is the share of the
+bin it covers, ``|[s_k, e_k) ∩ phase| / (e_k - s_k)``: the transplant bin counts only its
+part after the transplant (the time before it, which the patient necessarily survived,
+is not credited to transplant: no immortal-time bias within the bin), and a phase that ends
+inside a wide bin weighs only its part of it. Policies that transplant on a bin edge (at
+diagnosis, or after a delay that is an edge) have whole-bin indicators.
 
 The hazard of patient ``i`` in bin ``k`` is ``logit h_ik = alpha_k + beta . x_i + theta .
 t_ik`` with the coding ``t_ik`` of width ``D = 2 (1 + m)``:
@@ -97,15 +100,23 @@ class TransplantCoding:
         return np.where(time >= self.horizon, self.n_bins, index)
 
     def phases(self, transplant_years: np.ndarray) -> np.ndarray:
-        """Early and late indicators per bin, shape (n, K, 2), float32.
+        """Share of each bin in the early and in the late phase, shape (n, K, 2), float32
+        (0 before the transplant bin; whole bins 1).
 
         Args:
-            transplant_years: time of transplant per patient (years); inf for none.
+            transplant_years: time of transplant per patient (years); inf for none (a
+                transplant at or after the horizon counts as none).
         """
         t = np.asarray(transplant_years, dtype=float)[:, None]
-        treated = np.arange(self.n_bins)[None, :] >= self.bin_of(t[:, 0])[:, None]
-        early = treated & (self.starts[None, :] < t + self.early_years)
-        late = treated & ~early
+        t = np.where(t >= self.horizon, np.inf, t)
+        starts, ends = self.knots[None, :-1], self.knots[None, 1:]
+        width = ends - starts
+
+        def share(low, high):
+            return np.clip(np.minimum(ends, high) - np.maximum(starts, low), 0.0, None) / width
+
+        early = share(t, t + self.early_years)
+        late = share(t + self.early_years, np.inf)
         return np.stack([early, late], axis=2).astype(np.float32)
 
     def code(self, transplant_years: np.ndarray, modifiers: np.ndarray) -> np.ndarray:

@@ -15,7 +15,9 @@ resampled within the site with weights from its secret key), the bootstrap stand
 and the pooling weight, rounded, in the layout of the prognostic metrics
 (:data:`fedheme.evaluation.tables.METRIC_COLUMNS`; the category and the policy are in
 ``endpoint`` and ``metric``). A category with fewer than ``min_cell_count`` patients is
-released as NA. Pooling over sites is :mod:`fedheme.treatment.pooling`.
+released as NA, and so is the row of all patients then (it would give the category back by
+subtraction); a category's deaths are withheld when they, or its survivors, are a small
+cell. Pooling over sites is :mod:`fedheme.treatment.pooling`.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ def run_groups(bundle: dict) -> dict[tuple[str, str, str], list[dict]]:
     return groups
 
 
-def _row(base: dict, metric: str, point: float, replicates: np.ndarray, weight: float, n: int, events: int, confidence: float,
-         note: str = "") -> dict:  # fmt: skip
+def _row(base: dict, metric: str, point: float, replicates: np.ndarray, weight: float, n: int | None, events: int | None,
+         confidence: float, note: str = "") -> dict:  # fmt: skip
+    """One released row (``n`` or ``events`` None: withheld as a small cell)."""
     finite = replicates[np.isfinite(replicates)]
     se = float(np.std(finite, ddof=1)) if math.isfinite(point) and len(finite) >= max(2, 0.9 * len(replicates)) else math.nan
     low, high = percentile_interval(replicates, confidence) if math.isfinite(point) else (math.nan, math.nan)
@@ -97,6 +100,9 @@ def evaluate_transplant_site(bundle: dict, patients: pd.DataFrame, scores: pd.Da
     events = int(event.sum())
     base = {"disease": disease, "design": "loso", "test_site": site_id}
     validation, rmst_rows = [], []
+    sizes = {name: int((category == name).sum()) for name in IPSSM_CATEGORIES}
+    hidden_note = ("not released: a category is hidden as a small cell, and this row would give it back"
+                   if any(is_small(v, min_cell_count) for v in sizes.values()) else "")  # fmt: skip
     # the clinical reference on the same patients: IPSS-M, one risk for every bin
     c, pairs = time_dependent_c(W, bin_index, event, np.repeat(ipssm_score[:, None], coding.n_bins, axis=1))
     validation.append(_row(base | {"endpoint": ENDPOINT, "strategy": "ipssm", "epsilon": None, "seed": None}, "c_td", c[0], c[1:],
@@ -120,18 +126,21 @@ def evaluate_transplant_site(bundle: dict, patients: pd.DataFrame, scores: pd.Da
         rmst = {k: np.mean([g[k] for g in gains], axis=0) for k in gains[0]}  # local-only: mean over the models
         for name in ("all",) + IPSSM_CATEGORIES:
             members = np.ones(n, bool) if name == "all" else category == name
-            size = int(members.sum())
+            size, deaths = int(members.sum()), int(event[members].sum())
             where = key | {"endpoint": f"{ENDPOINT}:{name}"}
+            # "all" beside its categories would give back a hidden category by subtraction
+            withheld = hidden_note if name == "all" else ("no patients" if size == 0 else
+                                                          "fewer patients than the minimum cell count" if is_small(size, min_cell_count) else "")  # fmt: skip
+            shown_events = None if is_small(deaths, min_cell_count) or is_small(size - deaths, min_cell_count) else deaths
             for (policy, tau), values in sorted(rmst.items()):
                 contrasts = {f"rmst_{tau:g}y_{policy}": values}
                 if policy != NEVER:
                     contrasts[f"rmst_gain_{tau:g}y_{policy}"] = values - rmst[(NEVER, tau)]
                 for metric, v in contrasts.items():
-                    if size == 0 or is_small(size, min_cell_count):
-                        rmst_rows.append(_row(where, metric, math.nan, np.array([]), 0.0, 0, 0, confidence,
-                                              "fewer patients than the minimum cell count" if size else "no patients"))  # fmt: skip
+                    if withheld:
+                        rmst_rows.append(_row(where, metric, math.nan, np.array([]), 0.0, None, None, confidence, withheld))
                         continue
                     Wm = W[:, members]
                     means = (Wm @ v[members]) / np.maximum(Wm.sum(axis=1), 1e-12)
-                    rmst_rows.append(_row(where, metric, means[0], means[1:], float(size), size, int(event[members].sum()), confidence))
+                    rmst_rows.append(_row(where, metric, means[0], means[1:], float(size), size, shown_events, confidence))
     return pd.DataFrame(validation, columns=RELEASE_COLUMNS), pd.DataFrame(rmst_rows, columns=RELEASE_COLUMNS)

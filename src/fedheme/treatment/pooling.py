@@ -20,7 +20,7 @@ POOLED_COLUMNS = ["category", "sites", "sites_suppressed", "patients", "transpla
 SUMMARY_COLUMNS = ["endpoint", "category", "strategy", "epsilon", "metric", "seeds", "value", "sd_seeds", "ci_low", "ci_high",
                    "n", "events", "note"]  # fmt: skip
 #: Columns of :func:`effect_table`.
-EFFECT_COLUMNS = ["strategy", "epsilon", "term", "seeds", "log_odds_ratio", "sd_seeds", "odds_ratio"]
+EFFECT_COLUMNS = ["strategy", "epsilon", "term", "seeds", "log_odds_ratio", "sd_seeds", "odds_ratio", "minus_pooled"]
 
 
 def pool_transplant_releases(releases: list[dict]) -> pd.DataFrame:
@@ -89,7 +89,8 @@ def term_names(treatment: dict) -> list[str]:
 def effect_table(bundle: dict) -> pd.DataFrame:
     """The transplant terms (log odds ratios of the per-bin hazard) of every run of a
     bundle trained on every site, mean and sd over seeds (local-only models left out: one
-    per site)."""
+    per site), and each mean's difference from the pooled non-private fit (the agreement
+    of a federated or DP estimate with it)."""
     names = term_names(bundle["treatment"])
     by_model: dict[tuple[str, str], list[np.ndarray]] = {}
     for run in bundle["runs"]:
@@ -97,11 +98,13 @@ def effect_table(bundle: dict) -> pd.DataFrame:
             continue
         by_model.setdefault((run["strategy"], str(run["epsilon"])), []).append(np.asarray(run["weights"]["treatment.weight"]).ravel())
     out = []
+    pooled = np.vstack(by_model[("pooled", "inf")]).mean(axis=0) if ("pooled", "inf") in by_model else None
     for (strategy, epsilon), weights in sorted(by_model.items()):
         stack = np.vstack(weights)
         for i, name in enumerate(names):
             mean = float(stack[:, i].mean())
             sd = float(stack[:, i].std(ddof=1)) if len(stack) > 1 else 0.0
             out.append({"strategy": strategy, "epsilon": epsilon, "term": name, "seeds": len(stack), "log_odds_ratio": mean,
-                        "sd_seeds": sd, "odds_ratio": math.exp(mean)})  # fmt: skip
+                        "sd_seeds": sd, "odds_ratio": math.exp(mean),
+                        "minus_pooled": mean - pooled[i] if pooled is not None else math.nan})  # fmt: skip
     return pd.DataFrame(out, columns=EFFECT_COLUMNS)

@@ -12,12 +12,15 @@ sample rate 1, one step: :func:`transplant_mechanism`), charged once to the site
 What an attacker could solve for, and why it is safe:
 
 * noisy release: every cell carries independent N(0, sigma^2) noise drawn from the site's
-  secret key; rounding, clipping at 0 and hiding cells whose *noisy* value is small are
-  post-processing of the noisy table, so the whole file is (epsilon, delta)-DP for the one
-  mechanism in the ledger. Differencing with another release of the site (the descriptive
-  aggregates' exact ``n``, say) recovers at best a sum of noisy cells, never a patient. A
-  rerun on the same rows draws the same noise (the identity holds a digest of the rows),
-  so repeating the job releases nothing new; changed rows draw fresh noise.
+  secret key; rounding is post-processing, so the whole file is (epsilon, delta)-DP for
+  the one mechanism in the ledger. Noisy cells are released whole, even small or
+  negative ones: clipping or hiding them would bias sums over sites, and they need no
+  hiding. Differencing with another release of the site (the descriptive aggregates'
+  exact ``n``, say) recovers at best a sum of noisy cells, never a patient. A rerun on the
+  same rows with the same noise multiplier draws the same noise (the identity holds a
+  digest of the rows and the multiplier), so repeating the job releases nothing new;
+  changed rows or another multiplier draw fresh noise (the same draw scaled twice would
+  let anyone solve for the counts).
 * exact release (noise multiplier 0, ``research`` mode only; listed as non-private): a
   count strictly between 0 and ``min_cell_count`` is hidden. No totals are released, but
   other releases may hold them (the site's size in its aggregates, the size of an IPSS-M
@@ -128,7 +131,8 @@ def transplant_release(patients: pd.DataFrame, scores: pd.DataFrame, *, site_id:
         site_id: recorded in the release.
         noise_multiplier: noise sd per cell (L2 sensitivity 1); 0 releases exact counts
             (``research`` mode, marked ``"exact": true``).
-        min_cell_count: released values in (0, min_cell_count) are null.
+        min_cell_count: exact counts in (0, min_cell_count) are null (with the cells that
+            would give them back); noisy counts are released whole (they may be negative).
         rng: the site's draw for this release (from its secret key).
 
     Returns:
@@ -141,8 +145,10 @@ def transplant_release(patients: pd.DataFrame, scores: pd.DataFrame, *, site_id:
     exact = noise_multiplier == 0
     counts = transplant_counts(patients, scores)
     noisy = gaussian_release(counts, 1.0, float(noise_multiplier), rng)
-    released = np.clip(np.rint(noisy), 0, None).astype(np.int64)  # post-processing
-    hidden = _hidden(released, int(min_cell_count), exact=exact)
+    # noisy cells are released whole, rounded (post-processing): neither clipped at 0 nor
+    # hidden when small, which would bias sums over sites; exact cells follow the small-cell rule
+    released = np.rint(noisy).astype(np.int64)
+    hidden = _hidden(released, int(min_cell_count), exact=True) if exact else np.zeros(released.shape, bool)
     mechanism = transplant_mechanism(noise_multiplier)
     return {
         "site_id": site_id,
@@ -157,5 +163,5 @@ def transplant_release(patients: pd.DataFrame, scores: pd.DataFrame, *, site_id:
         "suppressed": [f"{c}.{col}" for i, c in enumerate(CATEGORIES) for j, col in enumerate(COLUMNS) if hidden[i, j]],
         "mechanism": {"name": mechanism.name, "release": mechanism.release, "l2_sensitivity": 1.0,
                       "noise_sd": float(noise_multiplier), "sample_rate": mechanism.sample_rate, "steps": mechanism.steps,
-                      "post_processing": "rounded to whole patients, clipped at 0, values in (0, min_cell_count) null"},
+                      "post_processing": "rounded to whole patients" + (", values in (0, min_cell_count) null with the cells that would give them back" if exact else ", unclipped (unbiased sums)")},
     }  # fmt: skip
