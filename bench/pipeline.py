@@ -50,7 +50,7 @@ def startup_seconds(statement: str, repeats: int = 3) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--keep", type=Path, help="copy results/tables and results/privacy of the run here")
+    parser.add_argument("--keep", type=Path, help="copy results/tables, results/privacy and each disease's tables and figures of the run here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fedheme-bench-") as tmp:
         workdir = Path(tmp)
@@ -60,7 +60,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", "--quiet"], check=True)
         wall = time.perf_counter() - start
         if args.keep:
-            for part in ("tables", "privacy"):
+            parts = ["tables", "privacy"] + [str(p.relative_to(workdir / "results")) for p in (workdir / "results").glob("*/tables")]
+            parts += [str(p.relative_to(workdir / "results")) for p in (workdir / "results").glob("*/figures")]
+            for part in parts:
                 shutil.copytree(workdir / "results" / part, args.keep / part, dirs_exist_ok=True)
         jobs = []
         for path in (workdir / "results" / "benchmarks").rglob("*.tsv"):
