@@ -15,7 +15,8 @@ from scipy.stats import norm
 from fedheme.evaluation.pooling import pool_sites
 
 #: Columns of :func:`pool_transplant_releases`.
-POOLED_COLUMNS = ["category", "sites", "sites_suppressed", "patients", "transplanted", "fraction_transplanted", "note"]
+POOLED_COLUMNS = ["category", "sites", "sites_suppressed", "patients", "transplanted", "noise_sd_transplanted", "fraction_transplanted",
+                  "note"]  # fmt: skip
 #: Columns of :func:`over_seeds`.
 SUMMARY_COLUMNS = ["endpoint", "category", "strategy", "epsilon", "metric", "seeds", "value", "sd_seeds", "ci_low", "ci_high",
                    "n", "events", "note"]  # fmt: skip
@@ -29,8 +30,11 @@ def pool_transplant_releases(releases: list[dict]) -> pd.DataFrame:
     Columns (:data:`POOLED_COLUMNS`): ``sites``: sites whose two cells of the category were
     both released; ``sites_suppressed``: sites with a hidden cell there (left out of the
     row); ``patients`` and ``transplanted``: sums over the ``sites`` (released, so noisy
-    for a noisy release); ``fraction_transplanted``: transplanted / patients (NaN without
-    patients); ``note``: how many sites were left out, the sums then covering the others.
+    for a noisy release: unbiased, and possibly negative); ``noise_sd_transplanted``: the sd
+    of the noise in ``transplanted`` (the root sum of the sites' noise variances);
+    ``fraction_transplanted``: transplanted / patients, clipped to [0, 1] (NaN without a
+    positive patient count); ``note``: how many sites were left out, the sums then covering
+    the others.
     """
     categories, columns = tuple(releases[0]["categories"]), tuple(releases[0]["columns"])
     for release in releases:
@@ -44,8 +48,10 @@ def pool_transplant_releases(releases: list[dict]) -> pd.DataFrame:
         transplanted = sum(c["transplanted"] for c in kept)
         left_out = len(cells) - len(kept)
         note = f"{left_out} sites' cells suppressed (small cells): sums cover the other {len(kept)} sites" if left_out else ""
+        noise = math.sqrt(sum(float(r.get("noise_multiplier", 0.0)) ** 2 for r, c in zip(releases, cells) if c in kept))
+        fraction = min(max(transplanted / patients, 0.0), 1.0) if patients > 0 else math.nan
         out.append({"category": category, "sites": len(kept), "sites_suppressed": left_out, "patients": patients,
-                    "transplanted": transplanted, "fraction_transplanted": transplanted / patients if patients else math.nan,
+                    "transplanted": transplanted, "noise_sd_transplanted": noise, "fraction_transplanted": fraction,
                     "note": note})  # fmt: skip
     return pd.DataFrame(out, columns=POOLED_COLUMNS)
 
