@@ -43,11 +43,12 @@ def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
     for within; each fold evaluated at its test sites (the held-out one, or all)."""
     result = snakemake(make_workdir(tmp_path), "--dry-run", "--cores", "2", "--configfile", "config/paper.yaml")
     counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
-    # MDS: 3 endpoints (OS and LFS censored at transplant, raw OS) x (8 + 1) folds;
-    # MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
-    assert counts["train_fold"] == 27 + 12 + 6, counts
+    # MDS: 3 endpoints (OS and LFS censored at transplant, raw OS) x (8 + 1) folds, and the
+    # transplant study's 8 loso folds and 'all'; MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
+    assert counts["train_fold"] == 27 + 9 + 12 + 6, counts
     assert counts["evaluate_site"] == 3 * (8 + 8) + 2 * (5 + 5) + (5 + 5), counts
-    assert counts["metrics_table"] == 1
+    assert counts["evaluate_transplant_site"] == 8 and counts["site_transplant_release"] == 8, counts
+    assert counts["metrics_table"] == 1 and counts["transplant_tables"] == 1
 
 
 def test_real_run_produces_qc_overview_and_figure(small_run):
@@ -157,6 +158,7 @@ FIGURE_SIZES = {
     "km_risk_groups": (1200, 510),
     "calibration": (600, 540),  # one panel: the declared model
     "convergence": (960, 450),
+    "hsct_rmst_gain": (1020, 435),  # MDS only: the transplant study, two policies
 }
 
 
@@ -167,7 +169,8 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_every_figure_renders_as_a_non_empty_image_of_its_size(small_run):
-    for disease, names in (("mm", set(FIGURE_SIZES) - {"site_heterogeneity"}), ("scd", set(FIGURE_SIZES) - {"site_heterogeneity", "km_risk_groups"})):
+    mds_only = {"site_heterogeneity", "hsct_rmst_gain"}
+    for disease, names in (("mm", set(FIGURE_SIZES) - mds_only), ("scd", set(FIGURE_SIZES) - mds_only - {"km_risk_groups"})):
         assert {p.stem for p in (small_run / "results" / disease / "figures").glob("*.png")} == names
     folder = small_run / "results" / "mds" / "figures"
     assert {p.stem for p in folder.glob("*.png")} == set(FIGURE_SIZES)
@@ -182,7 +185,8 @@ def test_report_holds_figures_config_ledger_and_versions_without_patient_ids(sma
     snakemake(small_run, "--configfile", SMALL_CONFIG, "--report", "results/report.html")
     html = (small_run / "results" / "report.html").read_text(encoding="utf-8")
     for expected in ("forest_cindex.png", "privacy_utility.png", "km_risk_groups.png", "calibration.png",
-                     "convergence.png", "ledger.tsv", "config.yaml", "software.tsv", "metrics.tsv"):  # fmt: skip
+                     "convergence.png", "ledger.tsv", "config.yaml", "software.tsv", "metrics.tsv", "hsct_rmst_gain.png",
+                     "hsct_rmst.tsv"):  # fmt: skip
         assert expected in html, expected
     assert not [pid for pid in patient_ids(small_run) if pid in html]
     software = pd.read_csv(small_run / "results" / "report" / "software.tsv", sep="\t")
@@ -198,7 +202,7 @@ def test_a_second_run_with_the_same_seeds_gives_byte_identical_tables(small_run,
     assert (small_run / "results" / "MANIFEST.tsv").read_text() == before
     manifest = pd.read_csv(small_run / "results" / "MANIFEST.tsv", sep="\t")
     assert {"results/tables/metrics.tsv", "results/privacy/ledger.tsv"} <= set(manifest["path"])
-    assert len(figures) == 2 * (6 + 5 + 4)
+    assert len(figures) == 2 * (7 + 5 + 4)
     for name, data in figures.items():
         assert (small_run / name).read_bytes() == data, name
 
