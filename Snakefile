@@ -16,6 +16,7 @@ include: "workflow/rules/scores.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/treatment.smk"
+include: "workflow/rules/diagnosis.smk"
 include: "workflow/rules/overview.smk"
 include: "workflow/rules/figures.smk"
 

@@ -113,6 +113,7 @@ MODULES: dict[str, str] = {
     "fedheme.jobs": SHARED,  # ``logged`` only
     "fedheme.jobs.evaluate": JOBS,
     "fedheme.jobs.treatment": JOBS,
+    "fedheme.jobs.diagnosis": JOBS,
     "fedheme.jobs.figures": JOBS,
     "fedheme.jobs.ingest": JOBS,
     "fedheme.jobs.overview": JOBS,
@@ -120,6 +121,10 @@ MODULES: dict[str, str] = {
     "fedheme.jobs.simulate": JOBS,
     "fedheme.jobs.train": JOBS,
     # models: weights and networks, no patient rows
+    "fedheme.diagnosis": SHARED,  # lazy exports only
+    "fedheme.diagnosis.classification": SITE,
+    "fedheme.diagnosis.release": SITE,
+    "fedheme.diagnosis.pooling": CROSS,
     "fedheme.treatment": SHARED,  # lazy exports only
     "fedheme.treatment.coding": SHARED,  # the public time axis and coding
     "fedheme.treatment.rmst": SHARED,
@@ -157,6 +162,7 @@ MODULES: dict[str, str] = {
     "fedheme.report.style": CROSS,
     "fedheme.report.summary": CROSS,
     "fedheme.report.treatment": CROSS,
+    "fedheme.report.diagnosis": CROSS,
     # the data standard: public metadata
     "fedheme.standard": SHARED,
     "fedheme.standard.features": SHARED,
@@ -185,6 +191,8 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.treatment.transplant_release_job": SITE,
     "fedheme.jobs.treatment.evaluate_transplant_site_job": SITE,
     "fedheme.jobs.treatment.transplant_tables_job": CROSS,
+    "fedheme.jobs.diagnosis.site_classification_job": SITE,
+    "fedheme.jobs.diagnosis.reclassification_table_job": CROSS,
     "fedheme.jobs.figures.convergence_table_job": CROSS,
     "fedheme.jobs.figures.figure_job": CROSS,
     "fedheme.jobs.figures.report_context_job": CROSS,
@@ -816,7 +824,7 @@ def figure_arguments(job: PlannedJob, config: dict) -> dict:
 def cross_site_call(job: PlannedJob, config: dict):
     """(job function, its input arguments, output argument -> path) of a planned cross-site
     job, built as its rule and script build them."""
-    from fedheme.jobs import evaluate, figures, overview, train, treatment
+    from fedheme.jobs import diagnosis, evaluate, figures, overview, train, treatment
     from fedheme.privacy.study import non_private_release_kinds
     from fedheme.report.catalogue import FIGURES
 
@@ -867,6 +875,9 @@ def cross_site_call(job: PlannedJob, config: dict):
         assert sum(len(v) for k, v in arguments.items() if k in ("validation", "rmst", "releases")) + 1 == len(inputs), inputs
         names = ("out_validation", "out_rmst", "out_effects", "out_counts", "out_png", "out_pdf")
         return treatment.transplant_tables_job, arguments, dict(zip(names, outputs))
+    if job.rule == "reclassification_table":
+        names = ("out_table", "out_png", "out_pdf")
+        return diagnosis.reclassification_table_job, {"releases": inputs}, dict(zip(names, outputs))
     if job.rule == "report_context":
         names = ("out_config", "out_software")
         return figures.report_context_job, {"config": config}, dict(zip(names, outputs))
@@ -890,7 +901,8 @@ def test_cross_site_jobs_rerun_on_released_files_only(small_run, small_plan, tmp
     assert not [p for p in released.rglob("*") if PATIENT_LEVEL_DIRS & set(p.relative_to(released).parts)]
     crossing = [job for job in small_plan if side_of(job) == CROSS]
     expected = {"metrics_table", "site_overview", "site_heterogeneity_figure", "privacy_ledger",
-                "convergence_table", "manifest", "report_context", "forest_cindex_figure", "transplant_tables"}  # fmt: skip
+                "convergence_table", "manifest", "report_context", "forest_cindex_figure", "transplant_tables",
+                "reclassification_table"}  # fmt: skip
     assert expected <= {j.rule for j in crossing}
     calls = [(job, *cross_site_call(job, config)) for job in crossing]
     out = tmp_path / "out"

@@ -3,6 +3,7 @@
     fedheme validate-site EXPORT --dialect NAME [--variants FILE] [-o HARMONISED.parquet]
     fedheme score ipssm|ipssr|iss|riss|r2iss INPUT -o OUTPUT.tsv
     fedheme hsct PATIENT_FILE --model BUNDLE -o OUTPUT.tsv [--strategy S] [--epsilon E]
+    fedheme classify who2022|icc INPUT -o OUTPUT.tsv
     fedheme dialects
     fedheme data-dictionary [-o FILE]
 
@@ -79,6 +80,28 @@ def _hsct(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classify(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from fedheme.data.issues import ExportValidationError
+    from fedheme.diagnosis.classification import classify
+    from fedheme.io import write_tsv
+    from fedheme.scores.inputs import read_score_input
+
+    try:
+        frame = read_score_input(args.input, None, args.max_errors).reset_index(drop=True)
+    except ExportValidationError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    labels = classify(frame, args.system)
+    table = pd.concat([frame[["patient_id"]], labels], axis=1)
+    write_tsv(args.output, table)
+    label = table.columns[1]
+    print(f"{args.output}: {args.system} for {len(table)} patients ({table[label].notna().sum()} classified; "
+          f"the others say which missing input could change the label)")  # fmt: skip
+    return 0
+
+
 def _dialects(args: argparse.Namespace) -> int:
     for name in builtin_dialects():
         d = load_dialect(name)
@@ -125,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epsilon", help="its epsilon as labelled in the bundle ('3', 'inf'; default: the smallest)")
     p.add_argument("--max-errors", type=int, default=50)
     p.set_defaults(func=_hsct)
+
+    p = sub.add_parser("classify", help="WHO 2022 or ICC 2022 classification of every patient of a cohort file")
+    p.add_argument("system", choices=["who2022", "icc"])
+    p.add_argument("input", help="cohort file (TSV, CSV or parquet) with harmonised column names")
+    p.add_argument("-o", "--output", required=True, help="TSV to write: label and reason per patient")
+    p.add_argument("--max-errors", type=int, default=50)
+    p.set_defaults(func=_classify)
 
     p = sub.add_parser("dialects", help="list the built-in export dialects")
     p.set_defaults(func=_dialects)

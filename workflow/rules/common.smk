@@ -315,6 +315,24 @@ def transplant_table_outputs():
     ]
 
 
+def reclassification_outputs():
+    """The WHO 2016 -> 2022 -> ICC table and figure of each MDS (iwgpm) disease; none in
+    deployment mode, where an exact (suppressed) cross-tabulation may not leave a site.
+    """
+    if DEPLOYMENT:
+        return []
+    return [
+        f"results/{disease}/{part}"
+        for disease in DISEASES
+        if kind_of(disease) == "iwgpm"
+        for part in (
+            "tables/reclassification.tsv",
+            "figures/reclassification.png",
+            "figures/reclassification.pdf",
+        )
+    ]
+
+
 def non_private_releases():
     """Per disease, the releases of every site's patients made without noise (besides the
     runs without DP, which the ledger lists): what makes a study total infinite. None in
@@ -402,6 +420,7 @@ def manifest_inputs():
         )
     ]
     tables += [p for p in transplant_table_outputs() if p.endswith(".tsv")]
+    tables += [p for p in reclassification_outputs() if p.endswith(".tsv")]
     return tables + ["results/privacy/ledger.tsv", "results/privacy/study.tsv"]
 
 
@@ -427,6 +446,7 @@ def final_outputs():
             targets.append(f"{base}/private/qc_report.md")
     targets += figure_outputs()
     targets += [p for p in transplant_table_outputs() if not p.endswith(".tsv")]
+    targets += [p for p in reclassification_outputs() if not p.endswith(".tsv")]
     targets += [
         "results/MANIFEST.tsv",
         "results/report/config.yaml",

@@ -41,6 +41,7 @@ def non_private_release_kinds(disease: dict, *, exact_releases: bool) -> list[st
     kinds = ["exact training releases"] if exact_releases else []
     if disease.get("kind", "iwgpm") == "iwgpm":
         kinds.append("descriptive aggregates (site overview)")
+        kinds.append("WHO 2016 / WHO 2022 / ICC cross-tabulation (suppressed)")
     kinds.append("evaluation releases (metrics, calibration groups, life tables)")
     if disease.get("treatment", {}).get("transplant"):
         kinds.append("transplant evaluation releases (validation, RMST by IPSS-M category)")

@@ -48,16 +48,18 @@ def _raw_table(path: Path, issues: IssueCollector) -> RawTable | None:
     return read_delimited(path, dialect, issues)
 
 
-def read_score_input(path: str | Path, score: str, max_errors: int = 50, *, require: tuple[str, ...] = ()) -> pd.DataFrame:
+def read_score_input(path: str | Path, score: str | None, max_errors: int = 50, *, require: tuple[str, ...] = ()) -> pd.DataFrame:
     """Read and check a cohort file for ``score``; returns harmonised columns, index = line.
 
     Args:
+        score: the score whose inputs are required (None: only ``patient_id`` and ``require``,
+            as ``fedheme classify`` reads a file).
         require: columns needed besides the score's own inputs (e.g. ``age`` for ``fedheme hsct``).
 
     Raises:
         fedheme.data.issues.ExportValidationError: naming file, line (row) and column.
     """
-    if score not in SCORES:
+    if score is not None and score not in SCORES:
         raise ValueError(f"unknown score {score!r}; choose one of {sorted(SCORES)}")
     path = Path(path)
     issues = IssueCollector(max_errors)
@@ -67,7 +69,7 @@ def read_score_input(path: str | Path, score: str, max_errors: int = 50, *, requ
     names: dict[str, str] = {}
     if score == "ipssm" and is_template(raw.header):  # the official calculator's template
         raw, names = from_template(raw, issues)
-    required = {"patient_id", *REQUIRED_INPUTS[score], *require}
+    required = {"patient_id", *(REQUIRED_INPUTS[score] if score else ()), *require}
     variables = tuple(dataclasses.replace(v, required=v.name in required) for v in INPUT_VARIABLES)
     layout = load_dialect("fedheme").patients
     frame, _ = parse_table(raw, layout, variables, load_dialect("fedheme"), issues)
