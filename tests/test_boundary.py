@@ -125,6 +125,7 @@ MODULES: dict[str, str] = {
     "fedheme.diagnosis.classification": SITE,
     "fedheme.diagnosis.release": SITE,
     "fedheme.diagnosis.pooling": CROSS,
+    "fedheme.diagnosis.fhir": SITE,  # a site's patient-level FHIR export, written to its private folder
     "fedheme.treatment": SHARED,  # lazy exports only
     "fedheme.treatment.coding": SHARED,  # the public time axis and coding
     "fedheme.treatment.rmst": SHARED,

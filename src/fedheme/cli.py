@@ -4,6 +4,7 @@
     fedheme score ipssm|ipssr|iss|riss|r2iss INPUT -o OUTPUT.tsv
     fedheme hsct PATIENT_FILE --model BUNDLE -o OUTPUT.tsv [--strategy S] [--epsilon E]
     fedheme classify who2022|icc INPUT -o OUTPUT.tsv
+    fedheme export-fhir SITE_DIR [-o BUNDLE.json]
     fedheme dialects
     fedheme data-dictionary [-o FILE]
 
@@ -102,6 +103,25 @@ def _classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_fhir(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from fedheme.diagnosis.fhir import private_folder, write_site_bundle
+
+    try:
+        path = write_site_bundle(args.site_dir, out=args.output)
+    except FileNotFoundError as err:
+        print(f"fedheme export-fhir: {err}", file=sys.stderr)
+        return 2
+    except ValidationError as err:
+        print(f"fedheme export-fhir: a resource of {args.site_dir} is not valid FHIR:\n{err}", file=sys.stderr)
+        return 1
+    print(f"{path}: FHIR R4B collection bundle of {args.site_dir} (pseudonymous patient-level data)")
+    if private_folder(args.site_dir).resolve() not in path.resolve().parents:
+        print(f"note: {path} is outside the site's private folder; it holds patient-level data", file=sys.stderr)
+    return 0
+
+
 def _dialects(args: argparse.Namespace) -> int:
     for name in builtin_dialects():
         d = load_dialect(name)
@@ -155,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="TSV to write: label and reason per patient")
     p.add_argument("--max-errors", type=int, default=50)
     p.set_defaults(func=_classify)
+
+    p = sub.add_parser("export-fhir", help="a site's harmonised MDS data as an HL7 FHIR R4B bundle (JSON)")
+    p.add_argument("site_dir", help="the site's private folder (results/mds/sites/SITE/private) or the site folder above it")
+    p.add_argument("-o", "--output", help="JSON file to write (default: fhir_bundle.json in the site's private folder)")
+    p.set_defaults(func=_export_fhir)
 
     p = sub.add_parser("dialects", help="list the built-in export dialects")
     p.set_defaults(func=_dialects)

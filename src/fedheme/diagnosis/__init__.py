@@ -1,7 +1,8 @@
 """Diagnosis at each site: WHO 2022 and ICC 2022 classification of MDS from the harmonised
 data (inside a site: :mod:`.classification`), a site's suppressed cross-tabulation of the
 reclassification (inside a site: :mod:`.release`) and its pooling over sites (cross-site:
-:mod:`.pooling`)."""
+:mod:`.pooling`); a site's data as an HL7 FHIR bundle, written to its private folder
+(inside a site: :mod:`.fhir`)."""
 
 from fedheme._exports import lazy_exports
 
@@ -12,6 +13,9 @@ _EXPORTS = {
     "crosstab": "classification",
     "crosstab_release": "release",
     "pool_crosstabs": "pooling",
+    "site_bundle": "fhir",
+    "write_site_bundle": "fhir",
+    "read_site_bundle": "fhir",
 }
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
