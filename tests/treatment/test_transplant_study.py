@@ -57,9 +57,14 @@ def test_training_writes_transplant_terms_and_accounts_every_dp_run(study):
     _, bundle, ledger, _ = study
     assert bundle["n_treatment"] == CODING.n_treatment and bundle["treatment"]["edges"] == list(CODING.edges)
     strategies = {r["strategy"] for r in bundle["runs"]}
-    assert strategies == {"fedavg", "pooled", "local"}  # no time-fixed Cox reference for a time-dependent model
+    assert strategies == {"fedavg", "pooled", "local", "cox"}
+    assert {r["kind"] for r in bundle["runs"] if r["strategy"] == "cox"} == {"cox_tv"}  # lifelines' time-varying Cox
     for run in bundle["runs"]:
         assert tuple(run["weights"]["treatment.weight"].shape) == (1, CODING.n_treatment)
+    # lifelines fits every transplant term of the coding (their agreement with the federated
+    # terms is reported on the real cohort, in hsct_effects.tsv)
+    cox = next(r for r in bundle["runs"] if r["strategy"] == "cox")["weights"]["treatment.weight"].numpy().ravel()
+    assert np.isfinite(cox).all() and np.abs(cox).max() > 0
     dp = ledger[ledger["target_epsilon"] == "3"]
     assert len(dp) and dp["epsilon"].max() <= 3.0 + 1e-6 and set(dp["site"]) == {"s1", "s2"}
 
@@ -96,7 +101,9 @@ def test_held_out_site_evaluation_and_cross_site_tables(study):
                   & (summary["category"] == largest)].iloc[0]  # fmt: skip
     assert row["seeds"] == 2 and row["sd_seeds"] > 0 and row["ci_low"] < row["value"] < row["ci_high"]
     effects = effect_table(bundle)
-    assert set(effects["term"]) == set(term_names(bundle["treatment"])) and set(effects["strategy"]) == {"fedavg", "pooled"}
+    assert set(effects["term"]) == set(term_names(bundle["treatment"])) and set(effects["strategy"]) == {"fedavg", "pooled", "cox"}
+    assert effects.loc[effects["strategy"] == "cox", "scale"].str.contains("hazard ratio").all()
+    assert (effects.loc[effects["strategy"] == "pooled", "minus_pooled"] == 0).all()
 
 
 def test_hsct_command_on_a_clinician_file(study, tmp_path, capsys):

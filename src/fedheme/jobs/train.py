@@ -86,6 +86,8 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     # fold 'all' (every site; nobody tests) makes the model a study deploys: local-only
     # models there would spend budget on runs nobody evaluates
     baselines = [b for b in training["baselines"] if not (fold == "all" and b == "local")]
+    if transplant is not None and fold != "all":  # the time-varying Cox reference is compared on the effects of fold 'all'
+        baselines = [b for b in baselines if b != "cox"]
     device = resolve_device(training["device"])
     logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
     bundle, ledger, rounds = train_fold(

@@ -28,7 +28,7 @@ STATEMENT = ("Observational evidence from registry-like data, not a randomised t
 
 def choose_runs(bundle: dict, strategy: str, epsilon: str | None) -> tuple[str, list[dict]]:
     """The runs of ``strategy`` at ``epsilon`` (default: the smallest finite epsilon, else inf)."""
-    runs = [r for r in bundle["runs"] if r["strategy"] == strategy]
+    runs = [r for r in bundle["runs"] if r["strategy"] == strategy and r.get("kind") != "cox_tv"]
     if not runs:
         raise ValueError(f"the bundle has no {strategy!r} model; it has {sorted({r['strategy'] for r in bundle['runs']})}")
     labels = sorted({str(r["epsilon"]) for r in runs}, key=lambda e: float(e))

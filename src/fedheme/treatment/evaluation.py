@@ -56,9 +56,10 @@ def coding_of(bundle: dict) -> TransplantCoding:
 
 
 def run_groups(bundle: dict) -> dict[tuple[str, str, str], list[dict]]:
-    """(strategy, epsilon, seed) -> its runs (several for the local-only models)."""
+    """(strategy, epsilon, seed) -> its runs (several for the local-only models); the
+    time-varying Cox reference (kind ``cox_tv``: coefficients only) is not among them."""
     groups: dict[tuple[str, str, str], list[dict]] = {}
-    for run in bundle["runs"]:
+    for run in (r for r in bundle["runs"] if r.get("kind") != "cox_tv"):
         groups.setdefault((run["strategy"], str(run["epsilon"]), str(run["seed"])), []).append(run)
     return groups
 

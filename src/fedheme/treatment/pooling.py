@@ -21,7 +21,11 @@ POOLED_COLUMNS = ["category", "sites", "sites_suppressed", "patients", "transpla
 SUMMARY_COLUMNS = ["endpoint", "category", "strategy", "epsilon", "metric", "seeds", "value", "sd_seeds", "ci_low", "ci_high",
                    "n", "events", "note"]  # fmt: skip
 #: Columns of :func:`effect_table`.
-EFFECT_COLUMNS = ["strategy", "epsilon", "term", "seeds", "log_odds_ratio", "sd_seeds", "odds_ratio", "minus_pooled"]
+EFFECT_COLUMNS = ["strategy", "epsilon", "term", "scale", "seeds", "coefficient", "sd_seeds", "ratio", "minus_pooled"]
+#: What a coefficient is: the logistic-hazard models' per-bin log odds ratio, or the log
+#: hazard ratio of lifelines' time-varying Cox model on the same coding.
+SCALES = {"cox": "log hazard ratio (lifelines CoxTimeVaryingFitter)"}
+LOG_ODDS = "log odds ratio of the per-bin hazard"
 
 
 def pool_transplant_releases(releases: list[dict]) -> pd.DataFrame:
@@ -93,10 +97,10 @@ def term_names(treatment: dict) -> list[str]:
 
 
 def effect_table(bundle: dict) -> pd.DataFrame:
-    """The transplant terms (log odds ratios of the per-bin hazard) of every run of a
-    bundle trained on every site, mean and sd over seeds (local-only models left out: one
-    per site), and each mean's difference from the pooled non-private fit (the agreement
-    of a federated or DP estimate with it)."""
+    """The transplant terms of every run of a bundle trained on every site (log odds ratios
+    of the per-bin hazard; the time-varying Cox reference's are log hazard ratios), mean and
+    sd over seeds (local-only models left out: one per site), and each mean's difference
+    from the pooled non-private fit (the agreement of a federated or DP estimate with it)."""
     names = term_names(bundle["treatment"])
     by_model: dict[tuple[str, str], list[np.ndarray]] = {}
     for run in bundle["runs"]:
@@ -110,7 +114,7 @@ def effect_table(bundle: dict) -> pd.DataFrame:
         for i, name in enumerate(names):
             mean = float(stack[:, i].mean())
             sd = float(stack[:, i].std(ddof=1)) if len(stack) > 1 else 0.0
-            out.append({"strategy": strategy, "epsilon": epsilon, "term": name, "seeds": len(stack), "log_odds_ratio": mean,
-                        "sd_seeds": sd, "odds_ratio": math.exp(mean),
+            out.append({"strategy": strategy, "epsilon": epsilon, "term": name, "scale": SCALES.get(strategy, LOG_ODDS),
+                        "seeds": len(stack), "coefficient": mean, "sd_seeds": sd, "ratio": math.exp(mean),
                         "minus_pooled": mean - pooled[i] if pooled is not None else math.nan})  # fmt: skip
     return pd.DataFrame(out, columns=EFFECT_COLUMNS)
