@@ -35,25 +35,23 @@ from fedheme.privacy.accounting import Mechanism
 from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
 from fedheme.privacy.randomness import SiteRandomness, joint_randomness
 from fedheme.treatment.coding import TransplantCoding
-from fedheme.treatment.cohort import transplant_design
+from fedheme.treatment.cohort import transplant_cohort, transplant_design
 
 BASELINES = ("pooled", "local")
 
 
-def _cox_runs(fold: str, designs: dict[str, DesignMatrix], stats: dict, endpoint: str, seeds: list[int]) -> list[dict]:
+def _cox_runs(designs: dict[str, DesignMatrix], stats: dict, endpoint: str, seeds: list[int],
+              treatment: TransplantCoding | None) -> list[dict]:  # fmt: skip
     """The ``cox`` reference on the pooled training sites (deterministic: one fit, listed
-    under every seed so that it stands beside every seed's runs)."""
-    weights = fit_cox(pooled_design(list(designs.values())), list(stats["bin_edges"][endpoint]) + [stats["horizon"]], stats["horizon"])
-    return [{"strategy": "cox", "epsilon": "inf", "seed": seed, "mode": "exact", "trained_on": "+".join(designs), "kind": "cox",
-             "max_site_epsilon": math.inf, "columns": None, "weights": weights} for seed in seeds]  # fmt: skip
-
-
-def _cox_tv_runs(designs: dict[str, DesignMatrix], treatment: TransplantCoding, seeds: list[int]) -> list[dict]:
-    """The transplant study's ``cox`` reference: lifelines' time-varying Cox model on the
-    pooled training sites (its transplant terms beside the federated ones; kind ``cox_tv``,
-    which evaluation leaves out: it predicts no per-bin hazard)."""
-    weights = fit_cox_time_varying(pooled_design(list(designs.values())), treatment.knots)
-    return [{"strategy": "cox", "epsilon": "inf", "seed": seed, "mode": "exact", "trained_on": "+".join(designs), "kind": "cox_tv",
+    under every seed so that it stands beside every seed's runs): lifelines' Cox model, or
+    for the transplant study its time-varying Cox model (kind ``cox_tv``: transplant terms
+    beside the federated ones; evaluation leaves it out, it predicts no per-bin hazard)."""
+    pooled = pooled_design(list(designs.values()))
+    if treatment is None:
+        weights, kind = fit_cox(pooled, list(stats["bin_edges"][endpoint]) + [stats["horizon"]], stats["horizon"]), "cox"
+    else:
+        weights, kind = fit_cox_time_varying(pooled, treatment.knots), "cox_tv"
+    return [{"strategy": "cox", "epsilon": "inf", "seed": seed, "mode": "exact", "trained_on": "+".join(designs), "kind": kind,
              "max_site_epsilon": math.inf, "columns": None, "weights": weights} for seed in seeds]  # fmt: skip
 
 
@@ -145,10 +143,13 @@ def train_fold(
     torch.set_num_threads(1)
     n_bins = settings.bins(endpoint) if treatment is None else treatment.n_bins
 
-    def design(patients: pd.DataFrame, stats: dict) -> DesignMatrix:
+    # a site's transplant cohort (IPSS-M, transplant times) does not depend on the release mode: built once
+    cohorts = {} if treatment is None else {s: transplant_cohort(p, treatment) for s, p in inputs.train_sites.items()}
+
+    def design(site: str, stats: dict) -> DesignMatrix:
         if treatment is None:
-            return design_matrix(patients, settings, stats, endpoint)
-        return transplant_design(patients, settings, stats, treatment)
+            return design_matrix(inputs.train_sites[site], settings, stats, endpoint)
+        return transplant_design(cohorts[site], settings, stats, treatment)
 
     runs, ledger, rounds = [], [], []
     jobs = [(s, e) for s in strategies for e in epsilons]
@@ -163,14 +164,14 @@ def train_fold(
     prepared = {}  # pooled statistics and design matrices depend only on the release mode
     for mode in sorted({_release_mode(e, seed, inputs.releases) for _, e in jobs for seed in seeds}):
         stats = combine_releases(list(inputs.releases[mode].values()), settings)
-        prepared[mode] = (stats, {s: design(p, stats) for s, p in inputs.train_sites.items()})
+        prepared[mode] = (stats, {s: design(s, stats) for s in inputs.train_sites})
     n_features = len(settings.spec.numeric) + len(settings.spec.binary)
     names = settings.spec.names
     marker_columns = [names.index(f) for f in marker_features] if marker_features else None
     for strategy, epsilon in jobs:
         if strategy == "cox":
             stats, designs = prepared["exact"]
-            runs += _cox_runs(inputs.fold, designs, stats, endpoint, seeds) if treatment is None else _cox_tv_runs(designs, treatment, seeds)
+            runs += _cox_runs(designs, stats, endpoint, seeds, treatment)
             ledger += _cox_ledger(inputs.fold, list(designs), seeds, base.delta)
             continue
         for seed in seeds:

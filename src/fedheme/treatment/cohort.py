@@ -73,10 +73,11 @@ def transplant_cohort(patients: pd.DataFrame, coding: TransplantCoding, *, time:
     return TransplantCohort(rows[keep].reset_index(drop=True), years.astype(float), modifiers[keep])
 
 
-def transplant_design(patients: pd.DataFrame, settings, stats: dict, coding: TransplantCoding):
-    """One site's design matrix for the transplant model (inside the site): features
-    standardised with the pooled released statistics, overall survival as recorded (followed
-    through transplant) discretised on the public bins, and the per-bin transplant coding.
+def transplant_design(cohort: TransplantCohort, settings, stats: dict, coding: TransplantCoding):
+    """One site's design matrix for the transplant model (inside the site), from its
+    :func:`transplant_cohort`: features standardised with the pooled released statistics,
+    overall survival as recorded (followed through transplant) discretised on the public
+    bins, and the per-bin transplant coding.
 
     Returns:
         :class:`fedheme.federated.design.DesignMatrix` with ``treatment`` of shape (n, K, D).
@@ -84,7 +85,6 @@ def transplant_design(patients: pd.DataFrame, settings, stats: dict, coding: Tra
     from fedheme.federated.design import DesignMatrix, feature_matrix
     from fedheme.models.timebins import discretise
 
-    cohort = transplant_cohort(patients, coding)
     rows = cohort.rows
     time, status = rows["os_years"].to_numpy(dtype=float), rows["os_status"].to_numpy(dtype=float)
     bin_index, event = discretise(time, status, np.asarray(coding.edges), coding.horizon)
