@@ -105,11 +105,11 @@ def transplant_mechanism(noise_multiplier: float) -> Mechanism:
     return Mechanism(TRANSPLANT_TABLE, sigma, 1.0, 1 if sigma > 0 else 0, RELEASE)
 
 
-def _hidden(cells: np.ndarray, min_cell_count: int, *, exact: bool) -> np.ndarray:
-    """Which cells (7, 2) to release as null: small ones; exactly released, also those
-    from which a small one could be recovered by subtraction from a total (module docstring)."""
+def _hidden(cells: np.ndarray, min_cell_count: int) -> np.ndarray:
+    """Which cells (7, 2) of an exact release to hide: small ones, and those from which a
+    small one could be recovered by subtraction from a total (module docstring)."""
     small = np.vectorize(lambda v: is_small(int(v), min_cell_count), otypes=[bool])(cells)
-    if not exact or not small.any():
+    if not small.any():
         return small
     rows = small.any(axis=1)
     if rows.sum() == 1:
@@ -148,7 +148,7 @@ def transplant_release(patients: pd.DataFrame, scores: pd.DataFrame, *, site_id:
     # noisy cells are released whole, rounded (post-processing): neither clipped at 0 nor
     # hidden when small, which would bias sums over sites; exact cells follow the small-cell rule
     released = np.rint(noisy).astype(np.int64)
-    hidden = _hidden(released, int(min_cell_count), exact=True) if exact else np.zeros(released.shape, bool)
+    hidden = _hidden(released, int(min_cell_count)) if exact else np.zeros(released.shape, bool)
     mechanism = transplant_mechanism(noise_multiplier)
     return {
         "site_id": site_id,
