@@ -125,7 +125,10 @@ MODULES: dict[str, str] = {
     "fedheme.diagnosis.classification": SITE,
     "fedheme.diagnosis.release": SITE,
     "fedheme.diagnosis.pooling": CROSS,
-    "fedheme.diagnosis.fhir": SITE,  # a site's patient-level FHIR export, written to its private folder
+    "fedheme.diagnosis.fhir": SITE,
+    "fedheme.diagnosis.marrow": SHARED,  # the classifier's public settings and the rule
+    "fedheme.diagnosis.marrow_evaluation": SITE,
+    "fedheme.diagnosis.marrow_pooling": CROSS,  # a site's patient-level FHIR export, written to its private folder
     "fedheme.treatment": SHARED,  # lazy exports only
     "fedheme.treatment.coding": SHARED,  # the public time axis and coding
     "fedheme.treatment.rmst": SHARED,
@@ -194,6 +197,8 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.treatment.transplant_tables_job": CROSS,
     "fedheme.jobs.diagnosis.site_classification_job": SITE,
     "fedheme.jobs.diagnosis.reclassification_table_job": CROSS,
+    "fedheme.jobs.diagnosis.evaluate_marrow_site_job": SITE,
+    "fedheme.jobs.diagnosis.marrow_tables_job": CROSS,
     "fedheme.jobs.figures.convergence_table_job": CROSS,
     "fedheme.jobs.figures.figure_job": CROSS,
     "fedheme.jobs.figures.report_context_job": CROSS,
@@ -879,6 +884,13 @@ def cross_site_call(job: PlannedJob, config: dict):
     if job.rule == "reclassification_table":
         names = ("out_table", "out_png", "out_pdf")
         return diagnosis.reclassification_table_job, {"releases": inputs}, dict(zip(names, outputs))
+    if job.rule == "marrow_blast_tables":  # named inputs, flattened in the plan in this order
+        arguments = {"metrics": [p for p in inputs if p.endswith("_metrics.tsv")], "calibration": [p for p in inputs if p.endswith("_calibration.tsv")],
+                     "cuts": config["diseases"][job.wildcards["disease"]]["diagnosis"]["marrow_blasts"]["cuts"],
+                     "confidence": config["evaluation"]["confidence"]}  # fmt: skip
+        assert len(arguments["metrics"]) + len(arguments["calibration"]) == len(inputs), inputs
+        names = ("out_metrics", "out_summary", "out_calibration", "out_png", "out_pdf")
+        return diagnosis.marrow_tables_job, arguments, dict(zip(names, outputs))
     if job.rule == "report_context":
         names = ("out_config", "out_software")
         return figures.report_context_job, {"config": config}, dict(zip(names, outputs))
@@ -903,7 +915,7 @@ def test_cross_site_jobs_rerun_on_released_files_only(small_run, small_plan, tmp
     crossing = [job for job in small_plan if side_of(job) == CROSS]
     expected = {"metrics_table", "site_overview", "site_heterogeneity_figure", "privacy_ledger",
                 "convergence_table", "manifest", "report_context", "forest_cindex_figure", "transplant_tables",
-                "reclassification_table"}  # fmt: skip
+                "reclassification_table", "marrow_blast_tables"}  # fmt: skip
     assert expected <= {j.rule for j in crossing}
     calls = [(job, *cross_site_call(job, config)) for job in crossing]
     out = tmp_path / "out"

@@ -75,17 +75,18 @@ def release_modes(config: dict, disease: str, training: dict | None = None) -> l
     training = training_of(config, disease) if training is None else training
     epsilons = [float(e) for e in training["epsilons"]]
     modes = []
-    if math.inf in epsilons or {"pooled", "cox"} & set(training["baselines"]) or config["diseases"][disease].get("marker_features"):
+    if math.inf in epsilons or {"pooled", "cox", "sklearn"} & set(training["baselines"]) or config["diseases"][disease].get("marker_features"):
         modes.append("exact")
     if any(math.isfinite(e) for e in epsilons):
         modes += [dp_release_mode(seed) for seed in training["seeds"]]
     return modes
 
 
-def release_name(subset: str, mode: str) -> str:
-    """The name a training release goes by in the privacy ledger: one per subset, and per
-    seed for a DP release (``training_release_all_s1``); a study composes each once."""
-    return f"training_release_{subset}" + ("" if mode in ("exact", "dp") else f"_{mode.removeprefix('dp-')}")
+def release_name(subset: str, mode: str, study: str = "training") -> str:
+    """The name a training release goes by in the privacy ledger: one per study, subset,
+    and per seed for a DP release (``training_release_all_s1``; the marrow-blast
+    classifier's: ``marrow_blasts_release_all_s1``); a study composes each once."""
+    return f"{study}_release_{subset}" + ("" if mode in ("exact", "dp") else f"_{mode.removeprefix('dp-')}")
 
 
 def epsilon_label(epsilon: float) -> str:
@@ -118,3 +119,34 @@ def transplant_folds(config: dict, disease: str, sites: list[str]) -> list[str]:
     if transplant_of(config, disease) is None:
         return []
     return fold_names(["loso"], held_out_sites(config, disease, sites)) + ["all"]
+
+
+#: The ``endpoint`` of the diagnostic classifier: the marrow blast category from blood.
+DIAGNOSIS = "marrow_blasts"
+
+
+def diagnosis_of(config: dict, disease: str) -> dict | None:
+    """The disease's marrow-blast classifier (``diseases.<d>.diagnosis.marrow_blasts``), or None."""
+    return (config["diseases"][disease].get("diagnosis") or {}).get(DIAGNOSIS)
+
+
+def diagnosis_training(config: dict, disease: str) -> dict:
+    """The training block of the marrow-blast classifier: the disease's, with the study's overrides."""
+    return {**training_of(config, disease), **(diagnosis_of(config, disease) or {}).get("training", {})}
+
+
+def diagnosis_folds(config: dict, disease: str, sites: list[str]) -> list[str]:
+    """The classifier's folds: the evaluation designs' (loso per held-out site, within),
+    when the disease has the study."""
+    if diagnosis_of(config, disease) is None:
+        return []
+    return study_folds(config, disease, sites)
+
+
+def study_training(config: dict, disease: str, endpoint: str) -> dict:
+    """The training block of an endpoint: the transplant or diagnosis study's, or the disease's."""
+    if endpoint == TRANSPLANT:
+        return transplant_training(config, disease)
+    if endpoint == DIAGNOSIS:
+        return diagnosis_training(config, disease)
+    return training_of(config, disease)

@@ -45,11 +45,13 @@ def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
     # MDS: 3 endpoints (OS and LFS censored at transplant, raw OS) x (8 + 1) folds, and the
     # transplant study's 8 loso folds and 'all'; MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
-    assert counts["train_fold"] == 27 + 9 + 12 + 6, counts
+    # and the marrow-blast classifier's 8 loso folds and within
+    assert counts["train_fold"] == 27 + 9 + 9 + 12 + 6, counts
     assert counts["evaluate_site"] == 3 * (8 + 8) + 2 * (5 + 5) + (5 + 5), counts
     assert counts["evaluate_transplant_site"] == 8 and counts["site_transplant_release"] == 8, counts
     assert counts["metrics_table"] == 1 and counts["transplant_tables"] == 1
     assert counts["site_classification"] == 8 and counts["reclassification_table"] == 1
+    assert counts["evaluate_marrow_site"] == 8 and counts["marrow_blast_tables"] == 1
 
 
 def test_real_run_produces_qc_overview_and_figure(small_run):
@@ -161,6 +163,7 @@ FIGURE_SIZES = {
     "convergence": (960, 450),
     "hsct_rmst_gain": (1020, 435),  # MDS only: the transplant study, two policies
     "reclassification": (1500, 660),  # MDS only: WHO 2016 -> WHO 2022 -> ICC
+    "marrow_blasts": (1485, 435),  # MDS only: the marrow-blast classifier
 }
 
 
@@ -171,7 +174,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_every_figure_renders_as_a_non_empty_image_of_its_size(small_run):
-    mds_only = {"site_heterogeneity", "hsct_rmst_gain", "reclassification"}
+    mds_only = {"site_heterogeneity", "hsct_rmst_gain", "reclassification", "marrow_blasts"}
     for disease, names in (("mm", set(FIGURE_SIZES) - mds_only), ("scd", set(FIGURE_SIZES) - mds_only - {"km_risk_groups"})):
         assert {p.stem for p in (small_run / "results" / disease / "figures").glob("*.png")} == names
     folder = small_run / "results" / "mds" / "figures"
@@ -204,7 +207,7 @@ def test_a_second_run_with_the_same_seeds_gives_byte_identical_tables(small_run,
     assert (small_run / "results" / "MANIFEST.tsv").read_text() == before
     manifest = pd.read_csv(small_run / "results" / "MANIFEST.tsv", sep="\t")
     assert {"results/tables/metrics.tsv", "results/privacy/ledger.tsv"} <= set(manifest["path"])
-    assert len(figures) == 2 * (8 + 5 + 4)
+    assert len(figures) == 2 * (9 + 5 + 4)
     for name, data in figures.items():
         assert (small_run / name).read_bytes() == data, name
 

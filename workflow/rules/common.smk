@@ -179,19 +179,64 @@ def overview_features(wildcards):
 def release_modes(disease, endpoint=None):
     """'exact' for epsilon = inf runs and the baselines without DP, and one 'dp-s<seed>'
     per seed when any epsilon is finite (each seed draws its own release noise); of the
-    transplant model's training when ``endpoint`` is the transplant study's."""
-    if endpoint == grid.TRANSPLANT:
-        return grid.release_modes(
-            config, disease, grid.transplant_training(config, disease)
-        )
-    return grid.release_modes(config, disease)
+    transplant model's or the marrow-blast classifier's training when ``endpoint`` is
+    their study's."""
+    return grid.release_modes(
+        config, disease, grid.study_training(config, disease, endpoint)
+    )
 
 
 def fold_training(disease, endpoint):
-    """The training block of a (disease, endpoint): the transplant model's for its study."""
-    if endpoint == grid.TRANSPLANT:
-        return grid.transplant_training(config, disease)
-    return training_of(disease)
+    """The training block of a (disease, endpoint): the transplant model's or the
+    marrow-blast classifier's for their studies."""
+    return grid.study_training(config, disease, endpoint)
+
+
+def diagnosis_of(disease):
+    """The disease's marrow-blast classifier config, or None."""
+    return grid.diagnosis_of(config, disease)
+
+
+def diagnosis_diseases():
+    return [d for d in DISEASES if diagnosis_of(d) is not None]
+
+
+def diagnosis_folds(disease):
+    """The classifier's folds (loso per held-out site, within)."""
+    return grid.diagnosis_folds(config, disease, sites_of(disease))
+
+
+def diagnosis_site_models(wildcards):
+    """The classifier's bundles a site evaluates: each fold it is a test site of."""
+    return {
+        fold: f"results/{wildcards.disease}/training/{grid.DIAGNOSIS}/{fold}/models.pt"
+        for fold in diagnosis_folds(wildcards.disease)
+        if wildcards.site in fold_test_sites(wildcards.disease, fold)
+    }
+
+
+def diagnosis_outputs(kind):
+    """Every site's classifier evaluation file ('metrics.tsv' or 'calibration.tsv')."""
+    return [
+        f"results/{disease}/sites/{site}/shared/evaluation/{grid.DIAGNOSIS}_{kind}"
+        for disease in diagnosis_diseases()
+        for site in sites_of(disease)
+    ]
+
+
+def diagnosis_table_outputs():
+    """The classifier's tables and figure, per disease that has it."""
+    return [
+        f"results/{disease}/{part}"
+        for disease in diagnosis_diseases()
+        for part in (
+            "tables/marrow_blasts_metrics.tsv",
+            "tables/marrow_blasts_summary.tsv",
+            "tables/marrow_blasts_calibration.tsv",
+            "figures/marrow_blasts.png",
+            "figures/marrow_blasts.pdf",
+        )
+    ]
 
 
 def transplant_of(disease):
@@ -224,11 +269,12 @@ def train_fold_inputs(wildcards):
     base = f"results/{wildcards.disease}/sites"
     subset = Fold.parse(wildcards.fold).train_subset
     sites = fold_train_sites(wildcards.disease, wildcards.fold)
+    study = grid.DIAGNOSIS if wildcards.endpoint == grid.DIAGNOSIS else "training"
     inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
     for mode in release_modes(wildcards.disease, wildcards.endpoint):
         for s in sites:
             inputs[f"{mode}_{s}"] = (
-                f"{base}/{s}/shared/training_release_{subset}_{mode}.json"
+                f"{base}/{s}/shared/{study}_release_{subset}_{mode}.json"
             )
     return inputs
 
@@ -245,9 +291,10 @@ def fold_test_sites(disease, fold):
 
 def training_endpoint_folds(disease):
     """(endpoint, fold) of every training job of the disease: the prognostic grid, then
-    the transplant study's folds (endpoint 'hsct')."""
+    the transplant study's folds (endpoint 'hsct') and the marrow-blast classifier's."""
     pairs = [(e, f) for e in train_endpoints(disease) for f in folds_of(disease)]
-    return pairs + [(grid.TRANSPLANT, f) for f in transplant_folds(disease)]
+    pairs += [(grid.TRANSPLANT, f) for f in transplant_folds(disease)]
+    return pairs + [(grid.DIAGNOSIS, f) for f in diagnosis_folds(disease)]
 
 
 def training_outputs(disease, kind):
@@ -421,6 +468,7 @@ def manifest_inputs():
     ]
     tables += [p for p in transplant_table_outputs() if p.endswith(".tsv")]
     tables += [p for p in reclassification_outputs() if p.endswith(".tsv")]
+    tables += [p for p in diagnosis_table_outputs() if p.endswith(".tsv")]
     return tables + ["results/privacy/ledger.tsv", "results/privacy/study.tsv"]
 
 
@@ -447,6 +495,7 @@ def final_outputs():
     targets += figure_outputs()
     targets += [p for p in transplant_table_outputs() if not p.endswith(".tsv")]
     targets += [p for p in reclassification_outputs() if not p.endswith(".tsv")]
+    targets += [p for p in diagnosis_table_outputs() if not p.endswith(".tsv")]
     targets += [
         "results/MANIFEST.tsv",
         "results/report/config.yaml",

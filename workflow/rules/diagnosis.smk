@@ -54,3 +54,102 @@ rule reclassification_table:
         runtime=5,
     script:
         "../scripts/reclassification_table.py"
+
+
+# The marrow-blast classifier: each site releases the aggregates of the classifier's
+# features (its own release, exact or DP per seed, like site_training_release); train_fold
+# trains it with endpoint 'marrow_blasts'; each test site evaluates its folds in one job.
+
+
+rule site_marrow_release:
+    input:
+        patients="results/{disease}/sites/{site}/private/patients.parquet",
+    output:
+        "results/{disease}/sites/{site}/shared/marrow_blasts_release_{subset}_{mode}.json",
+    log:
+        "results/logs/site_marrow_release/{disease}/{site}_{subset}_{mode}.log",
+    benchmark:
+        "results/benchmarks/site_marrow_release/{disease}/{site}_{subset}_{mode}.tsv"
+    wildcard_constraints:
+        mode="exact|dp-s[0-9]+",
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        disease=lambda w: disease_config(w),
+        training=lambda w: fold_training(w.disease, "marrow_blasts"),
+        seed=config["split"]["seed"],
+        privacy=config["privacy"],
+        diagnosis=lambda w: diagnosis_of(w.disease),
+    script:
+        "../scripts/site_training_release.py"
+
+
+rule evaluate_marrow_site:
+    input:
+        unpack(diagnosis_site_models),
+        patients="results/{disease}/sites/{site}/private/patients.parquet",
+    output:
+        metrics="results/{disease}/sites/{site}/shared/evaluation/marrow_blasts_metrics.tsv",
+        calibration="results/{disease}/sites/{site}/shared/evaluation/marrow_blasts_calibration.tsv",
+        predictions="results/{disease}/sites/{site}/private/predictions/marrow_blasts.parquet",
+    log:
+        "results/logs/evaluate_marrow_site/{disease}/{site}.log",
+    benchmark:
+        "results/benchmarks/evaluate_marrow_site/{disease}/{site}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        folds=lambda w: list(diagnosis_site_models(w)),
+        diagnosis=lambda w: diagnosis_of(w.disease),
+        training=lambda w: fold_training(w.disease, "marrow_blasts"),
+        evaluation=config["evaluation"],
+        figures=config["figures"],
+        privacy=config["privacy"],
+    script:
+        "../scripts/evaluate_marrow_site.py"
+
+
+rule marrow_blast_tables:
+    input:
+        metrics=lambda w: [
+            f"results/{w.disease}/sites/{s}/shared/evaluation/marrow_blasts_metrics.tsv"
+            for s in sites_of(w.disease)
+        ],
+        calibration=lambda w: [
+            f"results/{w.disease}/sites/{s}/shared/evaluation/marrow_blasts_calibration.tsv"
+            for s in sites_of(w.disease)
+        ],
+    output:
+        metrics=report(
+            "results/{disease}/tables/marrow_blasts_metrics.tsv",
+            caption="../report/marrow_blasts.rst",
+            category="Diagnosis",
+        ),
+        summary="results/{disease}/tables/marrow_blasts_summary.tsv",
+        calibration="results/{disease}/tables/marrow_blasts_calibration.tsv",
+        png=report(
+            "results/{disease}/figures/marrow_blasts.png",
+            caption="../report/marrow_blasts.rst",
+            category="Diagnosis",
+        ),
+        pdf="results/{disease}/figures/marrow_blasts.pdf",
+    log:
+        "results/logs/marrow_blast_tables/{disease}.log",
+    benchmark:
+        "results/benchmarks/marrow_blast_tables/{disease}.tsv"
+    conda:
+        "../../envs/plot.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        cuts=lambda w: diagnosis_of(w.disease)["cuts"],
+        confidence=config["evaluation"]["confidence"],
+    script:
+        "../scripts/marrow_blast_tables.py"

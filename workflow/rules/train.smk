@@ -57,6 +57,10 @@ rule train_fold:
         modes=lambda w: release_modes(w.disease, w.endpoint),
         # the transplant study (endpoint 'hsct'): transplant as a time-dependent treatment
         transplant=lambda w: transplant_of(w.disease) if w.endpoint == "hsct" else None,
+        # the marrow-blast classifier (endpoint 'marrow_blasts'): softmax over categories
+        diagnosis=lambda w: (
+            diagnosis_of(w.disease) if w.endpoint == "marrow_blasts" else None
+        ),
         checkpoints="results/{disease}/training/{endpoint}/{fold}/checkpoints",
         # noise calibrations: public numbers only, shared by the folds
         calibration_cache="results/cache/noise_calibration",

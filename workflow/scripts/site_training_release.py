@@ -16,4 +16,5 @@ with logged(snakemake.log[0]):
         seed=snakemake.params.seed,
         privacy=snakemake.params.privacy,
         out=snakemake.output[0],
+        diagnosis=snakemake.params.get("diagnosis"),
     )

@@ -21,4 +21,5 @@ with logged(snakemake.log[0]):
         out_ledger=snakemake.output.ledger,
         out_rounds=snakemake.output.rounds,
         transplant=snakemake.params.transplant,
+        diagnosis=snakemake.params.diagnosis,
     )

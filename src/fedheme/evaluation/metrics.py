@@ -155,7 +155,7 @@ def _try(compute: Callable[[], float]) -> tuple[float, str]:
         return math.nan, str(err).split("\n")[0]
 
 
-def _metric(name, point, note, replicates, weight, replicate_weights, settings) -> MetricValue:
+def metric_value(name, point, note, replicates, weight, replicate_weights, settings) -> MetricValue:
     low, high = percentile_interval(replicates, settings.confidence) if math.isfinite(point) else (math.nan, math.nan)
     return MetricValue(name, point, low, high, weight, replicates, replicate_weights, note)
 
@@ -241,7 +241,7 @@ def evaluate_risk(
     def harrell(note_prefix: str = "") -> MetricValue:
         point, note = _try(lambda: concordance_index_censored(event, time, risk)[0])
         note = "; ".join(filter(None, [note_prefix, note]))
-        return _metric("harrell_c", point, note, bootstrap.harrell_c(W, time, event, risk), pairs, bootstrap.comparable_pairs(W, time, event), settings)
+        return metric_value("harrell_c", point, note, bootstrap.harrell_c(W, time, event, risk), pairs, bootstrap.comparable_pairs(W, time, event), settings)
 
     if int(event.sum()) < settings.min_events:
         note = f"{int(event.sum())} events at the test site, fewer than {settings.min_events}: not estimated"
@@ -253,11 +253,11 @@ def evaluate_risk(
     values = [harrell()]
     patients = np.full(B, float(n))
     point, note = _try(lambda: concordance_index_ipcw(y, y, risk, tau=settings.uno_tau)[0])
-    values.append(_metric("uno_c", point, note, bootstrap.uno_c(W, time, event, risk, settings.uno_tau), n, patients, settings))
+    values.append(metric_value("uno_c", point, note, bootstrap.uno_c(W, time, event, risk, settings.uno_tau), n, patients, settings))
     auc = bootstrap.cumulative_dynamic_auc(W, time, event, risk, np.asarray(settings.auc_times))
     for k, t in enumerate(settings.auc_times):
         point, note = _try(lambda: cumulative_dynamic_auc(y, y, risk, [t])[0][0])
-        values.append(_metric(auc_name(t), point, note, auc[:, k], n, patients, settings))
+        values.append(metric_value(auc_name(t), point, note, auc[:, k], n, patients, settings))
     groups: list[CalibrationGroup] = []
     if survival is None:
         note = "a risk score without survival probabilities"
@@ -267,7 +267,7 @@ def evaluate_risk(
     grid = settings.ibs_grid
     surv = survival(grid)[mask]
     point, note = _try(lambda: integrated_brier_score(y, y, surv, grid))
-    values.append(_metric("ibs", point, note, bootstrap.integrated_brier_score(W, time, event, surv, grid), n, patients, settings))
+    values.append(metric_value("ibs", point, note, bootstrap.integrated_brier_score(W, time, event, surv, grid), n, patients, settings))
     horizon_risk = 1.0 - survival(np.array([settings.calibration_time]))[mask, 0]
     name = calibration_name(settings.calibration_time)
     if settings.calibration_time >= time.max():
@@ -276,7 +276,7 @@ def evaluate_risk(
     horizon = settings.calibration_time
     point = calibration_in_the_large(time, event, horizon_risk, horizon, np.ones((1, n)))[0]
     replicates = calibration_in_the_large(time, event, horizon_risk, horizon, W)
-    values.append(_metric(name, float(point), "", replicates, n, patients, settings))
+    values.append(metric_value(name, float(point), "", replicates, n, patients, settings))
 
     def observed(weights, members):
         return 1.0 - bootstrap.kaplan_meier_at(weights, time[members], event[members], horizon)
@@ -293,14 +293,14 @@ def mean_over_models(per_model: list[list[MetricValue]], settings: EvaluationSet
         replicates = np.mean([p.replicates for p in parts], axis=0)
         point = float(values.mean()) if np.isfinite(values).all() else math.nan
         note = f"mean over {len(parts)} models" + (f"; {parts[0].note}" if parts[0].note else "")
-        out.append(_metric(parts[0].metric, point, note, replicates, parts[0].weight, parts[0].replicate_weights, settings))
+        out.append(metric_value(parts[0].metric, point, note, replicates, parts[0].weight, parts[0].replicate_weights, settings))
     return out
 
 
 BINARY_METRICS = ["auroc", "auprc", "brier", "calibration_in_the_large"]
 
 
-def _weighted_auroc(W: np.ndarray, event: np.ndarray, risk: np.ndarray) -> np.ndarray:
+def weighted_auroc(W: np.ndarray, event: np.ndarray, risk: np.ndarray) -> np.ndarray:
     """AUROC per replicate (ties count one half): the weighted Mann-Whitney statistic."""
 
     def kernel(rows):
@@ -339,9 +339,9 @@ def evaluate_binary(
         note = f"{events} events and {non_events} non-events at the test site, fewer than {settings.min_events}: not estimated"
         return [MetricValue(m, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note) for m in BINARY_METRICS], []
     patients = np.full(B, float(n))
-    values = [_metric("auroc", float(roc_auc_score(event, risk)), "", _weighted_auroc(W, event, risk), n, patients, settings)]
+    values = [metric_value("auroc", float(roc_auc_score(event, risk)), "", weighted_auroc(W, event, risk), n, patients, settings)]
     ap = np.array([average_precision_score(event, risk, sample_weight=w) if (w * event).sum() > 0 else np.nan for w in W])
-    values.append(_metric("auprc", float(average_precision_score(event, risk)), "", ap, n, patients, settings))
+    values.append(metric_value("auprc", float(average_precision_score(event, risk)), "", ap, n, patients, settings))
     groups: list[CalibrationGroup] = []
     if probability is None:
         note = "a risk score without probabilities"
@@ -352,9 +352,9 @@ def evaluate_binary(
     y = event.astype(float)
     total = W.sum(axis=1)
     brier = (W * (p - y) ** 2).sum(axis=1) / total
-    values.append(_metric("brier", float(brier_score_loss(event, p)), "", brier, n, patients, settings))
+    values.append(metric_value("brier", float(brier_score_loss(event, p)), "", brier, n, patients, settings))
     large = (W * (p - y)).sum(axis=1) / total
-    values.append(_metric("calibration_in_the_large", float(np.mean(p - y)), "", large, n, patients, settings))
+    values.append(metric_value("calibration_in_the_large", float(np.mean(p - y)), "", large, n, patients, settings))
 
     def observed(weights, members):
         total = weights.sum(axis=1)

@@ -35,7 +35,7 @@ from scipy.stats import norm
 
 from fedheme.evaluation.bootstrap import comparable_pairs, harrell_c, kaplan_meier_at
 from fedheme.evaluation.lifetable import life_table, risk_group_labels
-from fedheme.evaluation.metrics import MetricValue, _weighted_auroc
+from fedheme.evaluation.metrics import MetricValue, weighted_auroc
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def table_metric(table: CountTable, *, binary: bool, B: int, confidence: float, 
     time, event, score = table.cells()
     W, reps = table.weights(), table.replicates(B, rng)
     if binary:
-        value, values, weight, name = _weighted_auroc(W, event, score)[0], _weighted_auroc(reps, event, score), float(W.sum()), "auroc"
+        value, values, weight, name = weighted_auroc(W, event, score)[0], weighted_auroc(reps, event, score), float(W.sum()), "auroc"
     else:
         value, values, name = harrell_c(W, time, event, score)[0], harrell_c(reps, time, event, score), "harrell_c"
         weight = float(comparable_pairs(W, time, event)[0])

@@ -73,3 +73,27 @@ def metrics_table(site_metrics: list[pd.DataFrame], confidence: float) -> pd.Dat
     table["_metric_order"] = table["metric"].map(lambda m: order.get(m, 5))
     table = table.sort_values(["disease", "endpoint", "design", "strategy", "epsilon", "seed", "test_site", "_metric_order", "metric"], na_position="first")
     return table.drop(columns="_metric_order").reset_index(drop=True)
+
+
+def summarise_seeds(table: pd.DataFrame, confidence: float, keys: list[str]) -> pd.DataFrame:
+    """The pooled rows (``test_site`` 'pooled') summarised over seeds, one row per ``keys``:
+    the mean, the sd over seeds (DP noise and seed) and a normal interval whose variance adds
+    the mean bootstrap variance (patients of the test sites) to the variance over seeds. It
+    does not carry the sampling variance of the training patients (see the README).
+
+    Columns: ``keys``, seeds, value, sd_seeds, ci_low, ci_high, n, events, note.
+    """
+    z = float(norm.ppf(0.5 + confidence / 2))
+    pooled = table[table["test_site"] == "pooled"].copy()
+    pooled["epsilon"] = pooled["epsilon"].astype("string").fillna("")
+    out = []
+    for key, group in pooled.groupby(keys, sort=True):
+        values = group["value"].to_numpy(dtype=float)
+        finite = np.isfinite(values)
+        value = float(np.mean(values[finite])) if finite.any() else math.nan
+        sd = float(np.std(values[finite], ddof=1)) if finite.sum() > 1 else (0.0 if finite.any() else math.nan)
+        se = math.sqrt(float(np.nanmean(group["se"].to_numpy(dtype=float) ** 2)) + sd**2) if finite.any() else math.nan
+        out.append({**dict(zip(keys, key)), "seeds": int(finite.sum()), "value": value, "sd_seeds": sd, "ci_low": value - z * se,
+                    "ci_high": value + z * se, "n": int(group["n"].iloc[0]), "events": int(group["events"].iloc[0]),
+                    "note": group["note"].iloc[0]})  # fmt: skip
+    return pd.DataFrame(out, columns=list(keys) + ["seeds", "value", "sd_seeds", "ci_low", "ci_high", "n", "events", "note"])

@@ -23,7 +23,7 @@ from torch.utils.data import TensorDataset
 from fedheme.federated.config import TrainConfig
 from fedheme.federated.design import DesignMatrix
 from fedheme.models.networks import build_network
-from fedheme.models.losses import logistic_hazard_loss
+from fedheme.models.losses import LOSSES
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
 from fedheme.privacy.randomness import SiteRandomness
 
@@ -35,7 +35,7 @@ class Client:
         site_id: the site.
         data: its design matrix (training patients only).
         config: the run's hyperparameters.
-        n_bins: number of time bins.
+        n_bins: number of time bins (task ``hazard``) or classes (task ``softmax``).
         releases: the site's preprocessing releases, accounted before any step.
         device: where the local model and data live (a GPU when present and asked for).
         randomness: the site's draws for this run (its key and the run's identity); with
@@ -44,6 +44,8 @@ class Client:
             sample rate is the public ``config.sample_rate`` or batch_size / released_n,
             so q and the steps per round, which the ledger publishes, reveal nothing the
             release did not.
+        task: ``hazard`` (a logistic-hazard network) or ``softmax`` (a categorical
+            outcome: class in the design matrix's ``bin_index``).
     """
 
     def __init__(
@@ -57,8 +59,11 @@ class Client:
         *,
         randomness: SiteRandomness,
         released_n: float,
+        task: str = "hazard",
     ):
         self.site_id = site_id
+        self.task = task
+        self.loss = LOSSES[task]
         self.randomness = randomness
         self.device = device
         self.config = config
@@ -111,7 +116,7 @@ class Client:
         # the plain network of the LightningModule (same weights for the same seed): the
         # loop below is the training step, and importing Lightning costs a job ~3 s
         self.model = build_network(cfg.model, self.dataset.tensors[0].shape[1], self.n_bins, cfg.seed,
-                                   n_treatment=self.n_treatment).to(self.device)  # fmt: skip
+                                   n_treatment=self.n_treatment, task=self.task).to(self.device)  # fmt: skip
         # the loss is a sum over patients; dividing the learning rate by the expected batch
         # size makes each step move by the (noisy, clipped) mean patient gradient
         step_size = cfg.lr / self.expected_batch
@@ -151,7 +156,7 @@ class Client:
                 index = torch.as_tensor(indices, dtype=torch.long, device=self.device)
                 batch = tuple(t[index] for t in self.dataset.tensors)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss = _sum_loss(self.module, batch)
+                loss = _sum_loss(self.module, batch, self.loss)
                 loss.backward()
                 self.optimizer.step()
                 if cfg.strategy == "fedprox":
@@ -163,8 +168,12 @@ class Client:
         return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, total_loss / max(seen, 1)
 
 
-def _sum_loss(module: torch.nn.Module, batch) -> torch.Tensor:
+def _sum_loss(module: torch.nn.Module, batch, loss) -> torch.Tensor:
     """The batch's summed negative log-likelihood through ``module`` (plain or GradSampleModule):
-    one term per patient, a patient's bins (and treatment terms) summed inside it."""
+    one term per patient, a patient's bins (and treatment terms) summed inside it.
+
+    Args:
+        loss: the task's per-patient loss (:data:`fedheme.models.losses.LOSSES`).
+    """
     x, bin_index, event, *treatment = batch
-    return logistic_hazard_loss(module(x, *treatment), bin_index, event).sum()
+    return loss(module(x, *treatment), bin_index, event).sum()

@@ -115,6 +115,9 @@ class DesignSettings:
             the logistic-hazard model is then logistic regression).
         outcomes: endpoint -> (time column or None for a binary endpoint, event column);
             the MDS endpoints by default.
+        categories: endpoint -> cut points of a categorical endpoint, whose outcome
+            column is numeric and whose class is the number of cut points at or below
+            the value (cuts (5, 10): < 5, 5 to < 10, >= 10); its time column is None.
     """
 
     spec: FeatureSpec
@@ -123,15 +126,26 @@ class DesignSettings:
     horizon: float
     n_bins: int
     outcomes: dict[str, tuple[str | None, str]] = field(default_factory=lambda: dict(SURVIVAL_ENDPOINTS))
+    categories: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def is_binary(self, endpoint: str) -> bool:
-        return self.outcomes[endpoint][0] is None
+        return self.outcomes[endpoint][0] is None and endpoint not in self.categories
+
+    def is_categorical(self, endpoint: str) -> bool:
+        return endpoint in self.categories
+
+    def task(self, endpoint: str) -> str:
+        """What a network of the endpoint predicts (:data:`fedheme.models.networks.TASKS`)."""
+        return "softmax" if self.is_categorical(endpoint) else "hazard"
 
     @property
     def survival_endpoints(self) -> tuple[str, ...]:
-        return tuple(e for e in self.endpoints if not self.is_binary(e))
+        return tuple(e for e in self.endpoints if self.outcomes[e][0] is not None)
 
     def bins(self, endpoint: str) -> int:
+        """Outputs of the endpoint's network: time bins, 1 (binary) or classes (categorical)."""
+        if self.is_categorical(endpoint):
+            return len(self.categories[endpoint]) + 1
         return 1 if self.is_binary(endpoint) else self.n_bins
 
     @classmethod
@@ -151,6 +165,9 @@ class DesignSettings:
         missing = [f for f in self.spec.numeric if f not in self.bounds]
         if missing:
             raise ValueError(f"training.feature_bounds has no bounds for numeric features {missing}")
+        for endpoint, cuts in self.categories.items():
+            if self.outcomes[endpoint][0] is not None or list(cuts) != sorted(set(cuts)) or not cuts:
+                raise ValueError(f"categorical endpoint {endpoint!r}: needs no time column and increasing cut points, got {cuts}")
 
     @property
     def release_parts(self) -> tuple[str, ...]:

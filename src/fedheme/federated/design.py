@@ -34,9 +34,10 @@ class DesignMatrix:
     Attributes:
         x: features, shape (n, p), float32: numeric standardised, binary 0/1, missing
             imputed with the pooled mean.
-        bin_index, event: discretised outcome (censored at the horizon), shape (n,).
+        bin_index, event: discretised outcome (censored at the horizon), shape (n,); for
+            a categorical outcome the class (int64) and ones.
         time, status: follow-up in years and event indicator as observed (for
-            evaluation), shape (n,).
+            evaluation), shape (n,); for a categorical outcome zeros and the class.
         patient_id: shape (n,).
         treatment: per-bin treatment coding, shape (n, K, D), float32, for a model with a
             time-dependent treatment (:mod:`fedheme.treatment.coding`); None otherwise.
@@ -73,12 +74,17 @@ def feature_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict
 
 def design_matrix(patients: pd.DataFrame, settings: DesignSettings, stats: dict, endpoint: str) -> DesignMatrix:
     """Standardise and impute a site's features with pooled statistics; discretise its outcome
-    (a binary outcome is one bin: ``event`` is the outcome, ``time`` is 0)."""
+    (a binary outcome is one bin: ``event`` is the outcome, ``time`` is 0; a categorical
+    one's class is in ``bin_index`` and ``status``, ``event`` is 1)."""
     time_col, event_col = settings.outcomes[endpoint]
     known = patients[event_col].notna() if time_col is None else patients[time_col].notna() & patients[event_col].notna()
     patients = patients[known]
     x = feature_matrix(patients, settings, stats)
     status = patients[event_col].to_numpy(dtype=float)
+    if settings.is_categorical(endpoint):
+        label = np.searchsorted(np.asarray(settings.categories[endpoint], float), status, side="right").astype(np.int64)
+        return DesignMatrix(x, label, np.ones(len(label), np.float32), np.zeros(len(label)), label.astype(float),
+                            patients["patient_id"].to_numpy())  # fmt: skip
     if time_col is None:
         time = np.zeros(len(patients))
         bin_index, event = np.zeros(len(patients), np.int64), status.astype(np.float32)

@@ -5,7 +5,9 @@ A fold is ``loso-<site>`` (train on every other site; the site is held out) or `
 (strategy, epsilon, seed): a federated strategy (FedAvg, FedProx, FedAdam) over the
 training sites, or a baseline trained the same way: ``pooled`` (all training patients as
 one site, no DP: the upper reference), ``local`` (each training site alone) and ``cox``
-(lifelines' Cox model on the pooled training sites, no DP: is our optimiser converged?).
+(lifelines' Cox model on the pooled training sites, no DP: is our optimiser converged?);
+for a categorical endpoint ``sklearn`` takes the place of ``cox`` (scikit-learn's
+multinomial logistic regression on the pooled training sites, no DP).
 Hyperparameters come from config, fixed before any test site is seen.
 
 The job never reads held-out patients: it writes the final weights of every run, with
@@ -28,7 +30,7 @@ import torch
 from fedheme.federated.client import Client
 from fedheme.federated.config import DesignSettings, TrainConfig
 from fedheme.federated.design import DesignMatrix, design_matrix
-from fedheme.federated.reference import fit_cox, fit_cox_time_varying
+from fedheme.federated.reference import fit_cox, fit_cox_time_varying, fit_multinomial
 from fedheme.federated.server import combine_releases, run_federated
 from fedheme.grid import dp_release_mode, epsilon_label, run_name
 from fedheme.privacy.accounting import Mechanism
@@ -55,14 +57,28 @@ def _cox_runs(designs: dict[str, DesignMatrix], stats: dict, endpoint: str, seed
              "max_site_epsilon": math.inf, "columns": None, "weights": weights} for seed in seeds]  # fmt: skip
 
 
-def _cox_ledger(fold: str, sites: list[str], seeds: list[int], delta: float) -> list[dict]:
-    """Every site of the pooled Cox fit, listed as a non-private run."""
+def _sklearn_runs(designs: dict[str, DesignMatrix], n_classes: int, seeds: list[int]) -> list[dict]:
+    """The ``sklearn`` reference of a categorical endpoint on the pooled training sites
+    (deterministic: one fit, listed under every seed): scikit-learn's multinomial logistic
+    regression, its weights in the parameters of the linear softmax network (kind
+    ``sklearn``)."""
+    weights = fit_multinomial(pooled_design(list(designs.values())), n_classes)
+    return [{"strategy": "sklearn", "epsilon": "inf", "seed": seed, "mode": "exact", "trained_on": "+".join(designs), "kind": "sklearn",
+             "max_site_epsilon": math.inf, "columns": None, "weights": weights} for seed in seeds]  # fmt: skip
+
+
+#: What each library reference is, in the ledger.
+REFERENCE_NOTES = {"cox": "no DP: Cox model (lifelines) on the pooled training sites",
+                   "sklearn": "no DP: multinomial logistic regression (scikit-learn) on the pooled training sites"}  # fmt: skip
+
+
+def _reference_ledger(strategy: str, fold: str, sites: list[str], seeds: list[int], delta: float) -> list[dict]:
+    """Every site of a pooled library fit (``cox`` or ``sklearn``), listed as a non-private run."""
     rows = []
     for seed in seeds:
-        identity = {"run": f"{run_name('cox', math.inf, seed, fold)}_cox", "strategy": "cox", "target_epsilon": "inf", "seed": seed}
+        identity = {"run": f"{run_name(strategy, math.inf, seed, fold)}_{strategy}", "strategy": strategy, "target_epsilon": "inf", "seed": seed}
         for site in sites:
-            rows += ledger_rows(identity, site, [Mechanism("non-private training", 0.0, 1.0, 1)], delta,
-                                "no DP: Cox model (lifelines) on the pooled training sites")  # fmt: skip
+            rows += ledger_rows(identity, site, [Mechanism("non-private training", 0.0, 1.0, 1)], delta, REFERENCE_NOTES[strategy])
     return rows
 
 
@@ -142,6 +158,7 @@ def train_fold(
     """
     torch.set_num_threads(1)
     n_bins = settings.bins(endpoint) if treatment is None else treatment.n_bins
+    task = settings.task(endpoint)
 
     # a site's transplant cohort (IPSS-M, transplant times) does not depend on the release mode: built once
     cohorts = {} if treatment is None else {s: transplant_cohort(p, treatment) for s, p in inputs.train_sites.items()}
@@ -159,8 +176,10 @@ def train_fold(
         jobs.append(("markers", math.inf))
     if "local" in baselines:
         jobs += [("local", e) for e in epsilons]
-    if "cox" in baselines and n_bins > 1:  # a survival endpoint: lifelines' Cox model as reference
+    if "cox" in baselines and n_bins > 1 and task == "hazard":  # a survival endpoint: lifelines' Cox model as reference
         jobs.append(("cox", math.inf))
+    if "sklearn" in baselines and task == "softmax":  # scikit-learn's multinomial logistic regression as reference
+        jobs.append(("sklearn", math.inf))
     prepared = {}  # pooled statistics and design matrices depend only on the release mode
     for mode in sorted({_release_mode(e, seed, inputs.releases) for _, e in jobs for seed in seeds}):
         stats = combine_releases(list(inputs.releases[mode].values()), settings)
@@ -169,10 +188,13 @@ def train_fold(
     names = settings.spec.names
     marker_columns = [names.index(f) for f in marker_features] if marker_features else None
     for strategy, epsilon in jobs:
-        if strategy == "cox":
+        if strategy in REFERENCE_NOTES:
             stats, designs = prepared["exact"]
-            runs += _cox_runs(designs, stats, endpoint, seeds, treatment)
-            ledger += _cox_ledger(inputs.fold, list(designs), seeds, base.delta)
+            if strategy == "cox":
+                runs += _cox_runs(designs, stats, endpoint, seeds, treatment)
+            else:
+                runs += _sklearn_runs(designs, n_bins, seeds)
+            ledger += _reference_ledger(strategy, inputs.fold, list(designs), seeds, base.delta)
             continue
         for seed in seeds:
             mode = _release_mode(epsilon, seed, inputs.releases)
@@ -191,12 +213,12 @@ def train_fold(
                     if columns is not None:
                         pooled = replace(pooled, x=np.ascontiguousarray(pooled.x[:, columns]))
                     draws = joint_randomness([inputs.randomness[s] for s in members], endpoint, run, group_name)
-                    clients = [Client("pooled", pooled, config, n_bins, [], device, randomness=draws, released_n=float(len(pooled.event)))]
+                    clients = [Client("pooled", pooled, config, n_bins, [], device, randomness=draws, released_n=float(len(pooled.event)), task=task)]
                     site_n = {"pooled": 1.0}
                 else:
                     clients = [
                         Client(s, designs[s], config, n_bins, [Mechanism(**m) for m in releases[s]["mechanisms"]], device,
-                               randomness=inputs.randomness[s].child(endpoint, run, group_name), released_n=stats["site_n"][s])
+                               randomness=inputs.randomness[s].child(endpoint, run, group_name), released_n=stats["site_n"][s], task=task)
                         for s in members
                     ]
                     site_n = {s: stats["site_n"][s] for s in members}
@@ -224,4 +246,6 @@ def train_fold(
     }  # fmt: skip
     if treatment is not None:
         bundle.update(n_treatment=treatment.n_treatment, treatment=treatment.to_dict())
+    if task == "softmax":
+        bundle.update(task=task, categories=list(settings.categories[endpoint]))
     return bundle, pd.DataFrame(ledger, columns=RUN_LEDGER_COLUMNS), pd.DataFrame(rounds)

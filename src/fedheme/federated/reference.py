@@ -8,7 +8,11 @@ lifelines does not converge (tiny or separated data) is it refitted with a 10 or
 stronger penalty, with a warning in the job's log. Its coefficients and baseline survival at the federation's
 bin ends fill a :class:`fedheme.models.cox.CoxNet`.
 
-Reference: Davidson-Pilon C. lifelines: survival analysis in Python. JOSS 2019;4:1317.
+For a categorical endpoint the reference is scikit-learn's multinomial logistic regression
+(:func:`fit_multinomial`), on the same design matrix.
+
+References: Davidson-Pilon C. lifelines: survival analysis in Python. JOSS 2019;4:1317.
+Pedregosa F, et al. Scikit-learn: machine learning in Python. JMLR 2011;12:2825-30.
 """
 
 from __future__ import annotations
@@ -93,3 +97,28 @@ def fit_cox_time_varying(design: DesignMatrix, knots: np.ndarray) -> dict:
     params = fitter.params_
     return {"risk_net.weight": torch.tensor(params.reindex(x_names).fillna(0.0).to_numpy()[None, :], dtype=torch.float32),
             "treatment.weight": torch.tensor(params.reindex(t_names).fillna(0.0).to_numpy()[None, :], dtype=torch.float32)}  # fmt: skip
+
+
+#: Inverse L2 penalty of scikit-learn's LogisticRegression (its default), fixed before any test site is seen.
+LOGISTIC_C = 1.0
+
+
+def fit_multinomial(design: DesignMatrix, n_classes: int) -> dict:
+    """scikit-learn's multinomial logistic regression (lbfgs, L2 penalty ``LOGISTIC_C``) of the
+    class in ``design.bin_index`` on ``design.x``; returns the state dict of a
+    :class:`fedheme.models.networks.LinearSoftmaxNet`: ``baseline.weight`` (C, 1), the
+    intercepts, and ``risk_net.weight`` (C, p). A class absent from the training sites keeps
+    logit -inf's stand-in (-30) and zero coefficients."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    y = design.bin_index.astype(int)
+    fitter = LogisticRegression(C=LOGISTIC_C, max_iter=5000).fit(design.x.astype(float), y)
+    intercept = np.full(n_classes, -30.0)
+    coef = np.zeros((n_classes, design.x.shape[1]))
+    intercept[fitter.classes_], coef[fitter.classes_] = fitter.intercept_, fitter.coef_
+    if len(fitter.classes_) == 2:  # scikit-learn fits one logit for two classes: the first class's is 0
+        intercept[fitter.classes_[0]], coef[fitter.classes_[0]] = 0.0, 0.0
+        intercept[fitter.classes_[1]], coef[fitter.classes_[1]] = fitter.intercept_[0], fitter.coef_[0]
+    return {"baseline.weight": torch.tensor(intercept[:, None], dtype=torch.float32),
+            "risk_net.weight": torch.tensor(coef, dtype=torch.float32)}  # fmt: skip

@@ -113,7 +113,7 @@ def run_federated(
         stop_after: end after this round (for tests of kill-and-resume).
     """
     fingerprint = run_fingerprint(clients, config, n_features, n_bins, site_n)
-    initial = build_network(config.model, n_features, n_bins, config.seed, n_treatment=clients[0].n_treatment)
+    initial = build_network(config.model, n_features, n_bins, config.seed, n_treatment=clients[0].n_treatment, task=clients[0].task)
     state = ServerState(0, initial.state_dict(), fingerprint)
     if checkpoint is not None and Path(checkpoint).exists():
         saved = torch.load(checkpoint, weights_only=False)

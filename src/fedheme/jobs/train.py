@@ -12,24 +12,40 @@ import pandas as pd
 from fedheme.io import read_json, write_json, write_tsv
 
 
+def _design_settings(disease: dict, training: dict, diagnosis: dict | None):
+    """The features and outcomes a training release or job works with: the disease's, or
+    the marrow-blast classifier's (:func:`fedheme.diagnosis.marrow.design_settings`)."""
+    from fedheme.federated.config import DesignSettings
+
+    if diagnosis is None:
+        return DesignSettings.from_config(disease, training)
+    from fedheme.diagnosis.marrow import design_settings
+
+    return design_settings(diagnosis, training)
+
+
 def training_release_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, mode: str,
-                         seed: int, privacy: dict, out) -> None:  # fmt: skip
+                         seed: int, privacy: dict, out, diagnosis: dict | None = None) -> None:  # fmt: skip
     """The aggregates a site releases before training on ``subset`` of its patients ('all'
     or its 'train' split): exact ('exact') or with Gaussian noise ('dp-s<seed>': one draw
     per seed of the grid) drawn from the site's secret key. In ``deployment`` mode the release is charged to the site's
-    study-wide accountant first: over budget, it stops and writes nothing."""
+    study-wide accountant first: over budget, it stops and writes nothing.
+
+    Args:
+        diagnosis: config ``diagnosis.marrow_blasts``: the marrow-blast classifier's release
+            (its features; named ``marrow_blasts_release_<subset>`` in the ledger) instead.
+    """
     from fedheme.data.splits import subset_rows
-    from fedheme.federated.config import DesignSettings
     from fedheme.federated.releases import training_release
-    from fedheme.grid import release_name
+    from fedheme.grid import DIAGNOSIS, release_name
     from fedheme.privacy.budget import site_accountant
     from fedheme.privacy.plan import release_charges, release_mechanisms
     from fedheme.privacy.randomness import data_digest, site_randomness
 
     private_dir = Path(patients).parent
-    settings = DesignSettings.from_config(disease, training)
+    settings = _design_settings(disease, training, diagnosis)
     noise = {k: (float(v) if mode != "exact" else 0.0) for k, v in training["release_noise"].items()}
-    release = release_name(subset, mode)
+    release = release_name(subset, mode, "training" if diagnosis is None else DIAGNOSIS)
     rows = subset_rows(pd.read_parquet(patients), subset)
     digest = data_digest(rows)
     accountant = site_accountant(private_dir, privacy=privacy, delta=training["delta"], disease=disease_name, site=site_id)
@@ -37,13 +53,14 @@ def training_release_job(*, patients, disease_name: str, disease: dict, training
         if mode == "exact":
             raise ValueError(f"{disease_name} site {site_id}: privacy.mode deployment releases nothing exact ({release}_{mode})")
         accountant.charge(release_charges(disease_name, release, release_mechanisms(noise, settings.release_parts, release)), data=digest)
-    rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "release", subset, mode, seed, digest).numpy()
+    rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "release", subset, mode, seed, digest,
+                          *(() if diagnosis is None else (DIAGNOSIS,))).numpy()  # fmt: skip
     write_json(out, training_release(rows, settings, site_id, noise, rng, release=release))
 
 
 def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint: str, fold: str, patients: dict,
                    releases: dict, privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds,
-                   calibration_cache=None, transplant: dict | None = None) -> None:  # fmt: skip
+                   calibration_cache=None, transplant: dict | None = None, diagnosis: dict | None = None) -> None:  # fmt: skip
     """Every run of the grid for one fold (see :mod:`fedheme.federated.fold`).
 
     In ``deployment`` mode every training site's DP-SGD runs are charged to its study-wide
@@ -56,9 +73,11 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
             numbers only: :func:`fedheme.privacy.accounting.use_calibration_cache`).
         transplant: config ``treatment.transplant``: train the transplant model (transplant
             as a time-dependent treatment, :mod:`fedheme.treatment.coding`) instead.
+        diagnosis: config ``diagnosis.marrow_blasts``: train the marrow-blast classifier
+            (softmax over the marrow blast categories, :mod:`fedheme.diagnosis.marrow`) instead.
     """
     from fedheme.data.splits import subset_rows
-    from fedheme.federated.config import DesignSettings, TrainConfig
+    from fedheme.federated.config import TrainConfig
     from fedheme.federated.fold import FoldInputs, resolve_device, train_fold
     from fedheme.folds import Fold
     from fedheme.models.bundle import save_bundle
@@ -91,10 +110,11 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     device = resolve_device(training["device"])
     logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
     bundle, ledger, rounds = train_fold(
-        FoldInputs(fold, train_sites, released, draws), settings=DesignSettings.from_config(disease, training), endpoint=endpoint,
+        FoldInputs(fold, train_sites, released, draws), settings=_design_settings(disease, training, diagnosis), endpoint=endpoint,
         base=TrainConfig.from_config(training), strategies=training["strategies"],
         epsilons=[float(e) for e in training["epsilons"]], seeds=training["seeds"], baselines=baselines,
-        checkpoint_dir=checkpoint_dir, device=device, marker_features=None if transplant else disease.get("marker_features"),
+        checkpoint_dir=checkpoint_dir, device=device,
+        marker_features=None if transplant or diagnosis else disease.get("marker_features"),
         treatment=None if transplant is None else TransplantCoding.from_config(transplant),
     )  # fmt: skip
     if charged:  # the runs must be the mechanisms charged, noise multiplier for noise multiplier

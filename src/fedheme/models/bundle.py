@@ -15,7 +15,7 @@ import torch
 
 from fedheme.io import atomic_path
 from fedheme.models.cox import CoxNet
-from fedheme.models.networks import LogisticHazardNet, build_network
+from fedheme.models.networks import LinearSoftmaxNet, LogisticHazardNet, SoftmaxNet, build_network
 
 
 def save_bundle(path: str | Path, bundle: dict) -> None:
@@ -28,13 +28,17 @@ def load_bundle(path: str | Path) -> dict:
     return torch.load(path, weights_only=True)
 
 
-def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet | CoxNet:
+def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet | SoftmaxNet | CoxNet:
     """The trained network of one run of a bundle, in evaluation mode on the CPU (a
-    :class:`~fedheme.models.cox.CoxNet` for the ``cox`` reference)."""
+    :class:`~fedheme.models.cox.CoxNet` for the ``cox`` reference, a linear softmax network
+    for the ``sklearn`` one; a bundle of a categorical endpoint has ``task`` softmax)."""
     width = bundle["n_features"] if run.get("columns") is None else len(run["columns"])
     if run.get("kind") == "cox":
         model = CoxNet(width, bundle["n_bins"])
+    elif run.get("kind") == "sklearn":
+        model = LinearSoftmaxNet(width, bundle["n_bins"])
     else:
-        model = build_network(bundle["model"], width, bundle["n_bins"], n_treatment=bundle.get("n_treatment", 0))
+        model = build_network(bundle["model"], width, bundle["n_bins"], n_treatment=bundle.get("n_treatment", 0),
+                              task=bundle.get("task", "hazard"))  # fmt: skip
     model.load_state_dict(run["weights"])
     return model.eval()

@@ -8,6 +8,9 @@ alive at its start)``, a patient whose follow-up ends in bin ``k`` contributes
 
 (censored patients are taken to survive their last bin), so the total loss is a sum over
 patients and per-patient gradient clipping in DP-SGD bounds each patient's influence.
+
+A categorical outcome (C classes, a softmax network) has the multinomial negative
+log-likelihood ``loss_i = -log p_i,y_i``, again one term per patient (:func:`softmax_loss`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,22 @@ def logistic_hazard_loss(logits: torch.Tensor, bin_index: torch.Tensor, event: t
     target = (positions == bin_index.unsqueeze(1)).to(logits.dtype) * event.unsqueeze(1)
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     return (bce * at_risk).sum(dim=1)
+
+
+def softmax_loss(logits: torch.Tensor, label: torch.Tensor, _event: torch.Tensor | None = None) -> torch.Tensor:
+    """Multinomial negative log-likelihood per patient, shape (batch,).
+
+    Args:
+        logits: class logits, shape (batch, C).
+        label: each patient's class, shape (batch,), int64 in [0, C).
+        _event: unused (the design matrix's event column, all ones for a categorical
+            outcome), so that both losses take the same batch.
+    """
+    return F.cross_entropy(logits, label, reduction="none")
+
+
+#: The per-patient loss of each task of :data:`fedheme.models.networks.TASKS`.
+LOSSES = {"hazard": logistic_hazard_loss, "softmax": softmax_loss}
 
 
 class LogisticHazardLoss(torch.nn.Module):

@@ -184,13 +184,16 @@ def deployment_problems(config: dict) -> list[str]:
             problems.append(f"{where}: training.sample_rate must be set (a public sampling rate, so the plan is known before any release)")
         if any(math.isinf(float(e)) for e in training["epsilons"]):
             problems.append(f"{where}: training.epsilons holds inf (a non-private run)")
-        for baseline in sorted({"pooled", "cox"} & set(training["baselines"])):
+        for baseline in sorted({"pooled", "cox", "sklearn"} & set(training["baselines"])):
             problems.append(f"{where}: training.baselines holds {baseline!r} (patients pooled without DP)")
         if config["diseases"][disease].get("marker_features"):
             problems.append(f"diseases.{disease}.marker_features: the markers baseline trains without DP")
         if config["diseases"][disease].get("treatment", {}).get("transplant"):
             problems.append(f"diseases.{disease}.treatment: the transplant study is not planned in deployment mode yet "
                             "(its pooled baseline trains without DP and its evaluation releases exact estimates)")
+        if (config["diseases"][disease].get("diagnosis") or {}).get("marrow_blasts"):
+            problems.append(f"diseases.{disease}.diagnosis: the marrow-blast classifier is not planned in deployment mode yet "
+                            "(its pooled baselines train without DP and its evaluation releases exact estimates)")
     return problems
 
 

@@ -45,6 +45,8 @@ def non_private_release_kinds(disease: dict, *, exact_releases: bool) -> list[st
     kinds.append("evaluation releases (metrics, calibration groups, life tables)")
     if disease.get("treatment", {}).get("transplant"):
         kinds.append("transplant evaluation releases (validation, RMST by IPSS-M category)")
+    if (disease.get("diagnosis") or {}).get("marrow_blasts"):
+        kinds.append("marrow-blast classifier evaluation releases (metrics, calibration groups)")
     return kinds
 
 

@@ -18,10 +18,12 @@ from fedheme.report.style import OKABE_ITO, STYLE, plt, save_figure
 
 SCORE_STYLE = {"ipssr": ("IPSS-R", "#777777", "s"), "ipssm": ("IPSS-M", "#000000", "D"),
                "iss": ("ISS", "#999999", "s"), "riss": ("R-ISS", "#555555", "D"), "r2iss": ("R2-ISS", "#000000", "^"),
-               "tcd_rule": ("TCD >= 200 cm/s", "#555555", "s"), "oracle": ("oracle (true model)", OKABE_ITO[0], "*")}  # fmt: skip
-STRATEGY_COLOURS = {"pooled": OKABE_ITO[7], "cox": OKABE_ITO[3], "markers": OKABE_ITO[1], "local": OKABE_ITO[6],
+               "tcd_rule": ("TCD >= 200 cm/s", "#555555", "s"),
+               "peripheral_blasts": ("peripheral-blast rule", "#777777", "s"), "oracle": ("oracle (true model)", OKABE_ITO[0], "*")}  # fmt: skip
+STRATEGY_COLOURS = {"pooled": OKABE_ITO[7], "cox": OKABE_ITO[3], "sklearn": OKABE_ITO[3], "markers": OKABE_ITO[1], "local": OKABE_ITO[6],
                     "fedavg": OKABE_ITO[4], "fedprox": OKABE_ITO[2], "fedadam": OKABE_ITO[5]}  # fmt: skip
-STRATEGY_NAMES = {"pooled": "pooled (no DP)", "cox": "Cox, lifelines (pooled, no DP)", "markers": "markers model (pooled)",
+STRATEGY_NAMES = {"pooled": "pooled (no DP)", "cox": "Cox, lifelines (pooled, no DP)",
+                  "sklearn": "logistic regression, scikit-learn (pooled, no DP)", "markers": "markers model (pooled)",
                   "local": "local only", "fedavg": "FedAvg", "fedprox": "FedProx", "fedadam": "FedAdam"}  # fmt: skip
 
 
@@ -42,7 +44,7 @@ def run_label(strategy: str, epsilon) -> str:
     if strategy in SCORE_STYLE:
         return SCORE_STYLE[strategy][0]
     name = STRATEGY_NAMES.get(strategy, strategy)
-    return name if strategy in ("pooled", "cox", "markers") else f"{name}, {epsilon_text(epsilon)}"
+    return name if strategy in ("pooled", "cox", "sklearn", "markers") else f"{name}, {epsilon_text(epsilon)}"
 
 
 def _epsilon_value(epsilon) -> float:

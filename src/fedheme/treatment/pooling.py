@@ -10,9 +10,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
-from fedheme.evaluation.pooling import pool_sites
+from fedheme.evaluation.pooling import pool_sites, summarise_seeds
 
 #: Columns of :func:`pool_transplant_releases`.
 POOLED_COLUMNS = ["category", "sites", "sites_suppressed", "patients", "transplanted", "noise_sd_transplanted", "fraction_transplanted",
@@ -70,25 +69,11 @@ def pool_transplant_metrics(site_rows: list[pd.DataFrame], confidence: float) ->
 
 
 def over_seeds(table: pd.DataFrame, confidence: float) -> pd.DataFrame:
-    """The pooled rows summarised over seeds: the mean, the sd over seeds (DP noise and
-    seed) and a normal interval whose variance adds the mean bootstrap variance (patients
-    of the test sites) to the variance over seeds. It does not carry the sampling variance
-    of the training patients (see the README)."""
-    z = float(norm.ppf(0.5 + confidence / 2))
-    pooled = table[table["test_site"] == "pooled"].copy()
-    pooled["epsilon"] = pooled["epsilon"].astype("string").fillna("")
-    out = []
-    for (endpoint, strategy, epsilon, metric), group in pooled.groupby(["endpoint", "strategy", "epsilon", "metric"], sort=True):
-        values = group["value"].to_numpy(dtype=float)
-        finite = np.isfinite(values)
-        value = float(np.mean(values[finite])) if finite.any() else math.nan
-        sd = float(np.std(values[finite], ddof=1)) if finite.sum() > 1 else (0.0 if finite.any() else math.nan)
-        se = math.sqrt(float(np.nanmean(group["se"].to_numpy(dtype=float) ** 2)) + sd**2) if finite.any() else math.nan
-        out.append({"endpoint": endpoint, "category": endpoint.partition(":")[2] or "", "strategy": strategy, "epsilon": epsilon,
-                    "metric": metric, "seeds": int(finite.sum()), "value": value, "sd_seeds": sd, "ci_low": value - z * se,
-                    "ci_high": value + z * se, "n": int(group["n"].iloc[0]), "events": int(group["events"].iloc[0]),
-                    "note": group["note"].iloc[0]})  # fmt: skip
-    return pd.DataFrame(out, columns=SUMMARY_COLUMNS)
+    """The pooled rows summarised over seeds (:func:`fedheme.evaluation.pooling.summarise_seeds`),
+    with each row's IPSS-M category (the part of ``endpoint`` after ':')."""
+    out = summarise_seeds(table, confidence, ["endpoint", "strategy", "epsilon", "metric"])
+    out["category"] = out["endpoint"].str.partition(":")[2]
+    return out[SUMMARY_COLUMNS]
 
 
 def term_names(treatment: dict) -> list[str]:
