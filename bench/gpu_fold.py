@@ -44,7 +44,8 @@ def main() -> None:
     sites = pd.read_csv(ROOT / "config" / "sites.tsv", sep="\t", comment="#")["site_id"].tolist()
     base = ROOT / "results" / "mds" / "sites"
     patients = {s: pd.read_parquet(base / s / "private" / "patients.parquet").query("split == 'train'") for s in sites}
-    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in release_modes(config, "mds")}
+    files = {s: read_json(base / s / "shared" / "training_release_train.json") for s in sites}
+    releases = {m: {s: files[s][m] for s in sites} for m in release_modes(config, "mds")}
     epsilons = [float(e) for e in training["epsilons"]]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     seconds = {}

@@ -41,7 +41,8 @@ def main() -> None:
     sites = sheet.loc[sheet["disease"] == "mds", "site_id"].tolist()
     base = ROOT / "results" / "mds" / "sites"
     patients = {s: subset_rows(pd.read_parquet(base / s / "private" / "patients.parquet"), "train") for s in sites}
-    releases = {m: {s: read_json(base / s / "shared" / f"training_release_train_{m}.json") for s in sites} for m in release_modes(config, "mds")}
+    files = {s: read_json(base / s / "shared" / "training_release_train.json") for s in sites}
+    releases = {m: {s: files[s][m] for s in sites} for m in release_modes(config, "mds")}
     draws = {s: site_randomness(base / s / "private", "site_key") for s in sites}
     rows = []
     for average_last in AVERAGE_LAST:

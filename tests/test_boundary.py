@@ -125,10 +125,10 @@ MODULES: dict[str, str] = {
     "fedheme.diagnosis.classification": SITE,
     "fedheme.diagnosis.release": SITE,
     "fedheme.diagnosis.pooling": CROSS,
-    "fedheme.diagnosis.fhir": SITE,
+    "fedheme.diagnosis.fhir": SITE,  # a site's patient-level FHIR export, written to its private folder
     "fedheme.diagnosis.marrow": SHARED,  # the classifier's public settings and the rule
     "fedheme.diagnosis.marrow_evaluation": SITE,
-    "fedheme.diagnosis.marrow_pooling": CROSS,  # a site's patient-level FHIR export, written to its private folder
+    "fedheme.diagnosis.marrow_pooling": CROSS,
     "fedheme.treatment": SHARED,  # lazy exports only
     "fedheme.treatment.coding": SHARED,  # the public time axis and coding
     "fedheme.treatment.rmst": SHARED,

@@ -121,6 +121,54 @@ def test_the_sklearn_reference_predicts_what_scikit_learn_predicts(marrow_sites)
         assert np.allclose(net.probabilities(torch.from_numpy(design.x)).numpy(), expected, atol=1e-4)
 
 
+def test_two_classes_and_a_class_missing_map_into_the_softmax_network():
+    """scikit-learn fits one logit for two classes; a class absent from the training sites
+    gets a prior of nearly 0."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 2)).astype(np.float32)
+    label = (x[:, 0] + rng.normal(size=300) > 0).astype(np.int64) * 2  # classes 0 and 2 only
+    from fedheme.federated.design import DesignMatrix
+
+    design = DesignMatrix(x, label, np.ones(300, np.float32), np.zeros(300), label.astype(float), np.arange(300).astype(str))
+    net = LinearSoftmaxNet(2, 3)
+    net.load_state_dict(fit_multinomial(design, 3))
+    expected = LogisticRegression(C=1.0, max_iter=5000).fit(x, label).predict_proba(x)
+    with torch.no_grad():
+        p = net.probabilities(torch.from_numpy(x)).numpy()
+    assert np.allclose(p[:, [0, 2]], expected, atol=1e-4) and (p[:, 1] < 1e-10).all()
+
+
+def test_a_small_class_is_not_estimated_and_its_size_is_not_said(trained, marrow_sites):
+    test_site, bundle, _ = trained
+    rows = marrow_sites[test_site].copy()
+    high = rows.index[rows["bm_blast_pct"] >= 10]
+    rows.loc[high[3:], "bm_blast_pct"] = 2.0  # 3 patients left in the top class, fewer than 5
+    metrics, _, _ = evaluate_marrow_site(bundle, rows, design_settings=SETTINGS, settings=EvaluationSettings(n_bootstrap=20), disease="mds",
+                                         site_id=test_site, randomness=SiteRandomness(b"k" * 32, ("test",)), declared=("fedavg", "3", "1"))  # fmt: skip
+    small = metrics[metrics["metric"].isin(["macro_auroc", "balanced_accuracy"])]
+    assert small["value"].isna().all()
+    assert small["note"].str.contains("a class has fewer than 5 patients").all() and not small["note"].str.contains(r"\b3\b").any()
+
+
+def test_the_release_job_names_the_classifiers_release_and_counts_labelled_patients_only(small_sites, tmp_path):
+    from fedheme.io import read_json
+    from fedheme.jobs.train import training_releases_job
+
+    private = tmp_path / "s1" / "private"
+    private.mkdir(parents=True)
+    patients = small_sites[0].cohort.patients.assign(split="train")
+    patients.loc[patients.index[:7], "bm_blast_pct"] = np.nan
+    patients.to_parquet(private / "patients.parquet")
+    out = tmp_path / "release.json"
+    training_releases_job(patients=private / "patients.parquet", disease_name="mds", disease={}, training={**TRAINING, "delta": 1e-5,
+                          "release_noise": NOISE}, site_id="s1", subset="all", modes=["exact", "dp-s1"], seed=7,
+                          privacy={"randomness": "site_key", "min_cell_count": 5}, out=out, diagnosis=STUDY)  # fmt: skip
+    released = read_json(out)
+    assert released["exact"]["numeric"][0] == patients["bm_blast_pct"].notna().sum() < len(patients) - 6
+    assert {m["release"] for m in released["dp-s1"]["mechanisms"]} == {"marrow_blasts_release_all_s1"}
+    assert {m["release"] for m in released["exact"]["mechanisms"]} <= {"marrow_blasts_release_all"}
+
+
 def test_the_multiclass_metrics_are_scikit_learns_and_bootstrap_weights_repeat_rows():
     rng = np.random.default_rng(3)
     label = rng.integers(0, 3, 120)

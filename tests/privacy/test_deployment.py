@@ -185,7 +185,7 @@ def test_the_overview_is_post_processing_of_the_dp_release(deployment_run):
 
     results = deployment_run / "results"
     features = deployment_config()["diseases"]["mds"]["features"]
-    release = read_json(results / "mds" / "sites" / "siteA" / "shared" / "training_release_all_dp-s1.json")
+    release = read_json(results / "mds" / "sites" / "siteA" / "shared" / "training_release_all.json")["dp-s1"]
     aggregates = aggregates_from_release(release, features)
     overview = pd.read_csv(results / "mds" / "tables" / "site_overview.tsv", sep="\t").set_index("site_id")
     assert overview.loc["siteA", "n"] == aggregates["n"] == round(release["numeric"][0])

@@ -161,8 +161,7 @@ def disease_aggregates(wildcards):
     """What the site overview is drawn from: each site's descriptive aggregates, or its DP
     training release in deployment mode (nothing exact crosses sites)."""
     if DEPLOYMENT:
-        seed = training_of(wildcards.disease)["seeds"][0]
-        name = f"training_release_all_{grid.dp_release_mode(seed)}"
+        name = "training_release_all"
     else:
         name = "aggregates_all"
     return [
@@ -174,6 +173,13 @@ def disease_aggregates(wildcards):
 def overview_features(wildcards):
     """The features block that turns a DP training release into aggregates (deployment)."""
     return disease_config(wildcards)["features"] if DEPLOYMENT else None
+
+
+def overview_release_mode(wildcards):
+    """The DP release (of the first seed) the overview is drawn from (deployment)."""
+    if not DEPLOYMENT:
+        return None
+    return grid.dp_release_mode(training_of(wildcards.disease)["seeds"][0])
 
 
 def release_modes(disease, endpoint=None):
@@ -213,15 +219,6 @@ def diagnosis_site_models(wildcards):
         for fold in diagnosis_folds(wildcards.disease)
         if wildcards.site in fold_test_sites(wildcards.disease, fold)
     }
-
-
-def diagnosis_outputs(kind):
-    """Every site's classifier evaluation file ('metrics.tsv' or 'calibration.tsv')."""
-    return [
-        f"results/{disease}/sites/{site}/shared/evaluation/{grid.DIAGNOSIS}_{kind}"
-        for disease in diagnosis_diseases()
-        for site in sites_of(disease)
-    ]
 
 
 def diagnosis_table_outputs():
@@ -271,11 +268,8 @@ def train_fold_inputs(wildcards):
     sites = fold_train_sites(wildcards.disease, wildcards.fold)
     study = grid.DIAGNOSIS if wildcards.endpoint == grid.DIAGNOSIS else "training"
     inputs = {f"patients_{s}": f"{base}/{s}/private/patients.parquet" for s in sites}
-    for mode in release_modes(wildcards.disease, wildcards.endpoint):
-        for s in sites:
-            inputs[f"{mode}_{s}"] = (
-                f"{base}/{s}/shared/{study}_release_{subset}_{mode}.json"
-            )
+    for s in sites:
+        inputs[f"release_{s}"] = f"{base}/{s}/shared/{study}_release_{subset}.json"
     return inputs
 
 
@@ -392,7 +386,10 @@ def non_private_releases():
             if DEPLOYMENT
             else non_private_release_kinds(
                 config["diseases"][disease],
-                exact_releases="exact" in release_modes(disease),
+                exact_releases=any(
+                    "exact" in release_modes(disease, endpoint)
+                    for endpoint in (None, grid.TRANSPLANT, grid.DIAGNOSIS)
+                ),
             )
         )
         for disease in DISEASES

@@ -57,7 +57,7 @@ rule reclassification_table:
 
 
 # The marrow-blast classifier: each site releases the aggregates of the classifier's
-# features (its own release, exact or DP per seed, like site_training_release); train_fold
+# features (its own releases, exact and DP per seed, like site_training_release); train_fold
 # trains it with endpoint 'marrow_blasts'; each test site evaluates its folds in one job.
 
 
@@ -65,13 +65,11 @@ rule site_marrow_release:
     input:
         patients="results/{disease}/sites/{site}/private/patients.parquet",
     output:
-        "results/{disease}/sites/{site}/shared/marrow_blasts_release_{subset}_{mode}.json",
+        "results/{disease}/sites/{site}/shared/marrow_blasts_release_{subset}.json",
     log:
-        "results/logs/site_marrow_release/{disease}/{site}_{subset}_{mode}.log",
+        "results/logs/site_marrow_release/{disease}/{site}_{subset}.log",
     benchmark:
-        "results/benchmarks/site_marrow_release/{disease}/{site}_{subset}_{mode}.tsv"
-    wildcard_constraints:
-        mode="exact|dp-s[0-9]+",
+        "results/benchmarks/site_marrow_release/{disease}/{site}_{subset}.tsv"
     conda:
         "../../envs/data.yaml"
     resources:
@@ -80,6 +78,7 @@ rule site_marrow_release:
     params:
         disease=lambda w: disease_config(w),
         training=lambda w: fold_training(w.disease, "marrow_blasts"),
+        modes=lambda w: release_modes(w.disease, "marrow_blasts"),
         seed=config["split"]["seed"],
         privacy=config["privacy"],
         diagnosis=lambda w: diagnosis_of(w.disease),

@@ -46,6 +46,7 @@ rule site_overview:
         runtime=5,
     params:
         features=overview_features,
+        release_mode=overview_release_mode,
     script:
         "../scripts/site_overview.py"
 
@@ -72,5 +73,6 @@ rule site_heterogeneity_figure:
     params:
         min_cell_count=config["privacy"]["min_cell_count"],
         features=overview_features,
+        release_mode=overview_release_mode,
     script:
         "../scripts/site_heterogeneity_figure.py"

@@ -1,6 +1,6 @@
 # Federated training with differential privacy: each site releases its preprocessing
 # aggregates (of all its patients or of its training split; exactly, or with Gaussian
-# noise for DP runs) in its own job; one job per (endpoint, fold) trains every strategy,
+# noise for DP runs: every mode in one file) in its own job; one job per (endpoint, fold) trains every strategy,
 # epsilon and seed of the grid plus the pooled and local-only baselines and writes the
 # final weights to a model bundle (no held-out patient is read); the privacy ledger follows.
 
@@ -9,13 +9,11 @@ rule site_training_release:
     input:
         patients="results/{disease}/sites/{site}/private/patients.parquet",
     output:
-        "results/{disease}/sites/{site}/shared/training_release_{subset}_{mode}.json",
+        "results/{disease}/sites/{site}/shared/training_release_{subset}.json",
     log:
-        "results/logs/site_training_release/{disease}/{site}_{subset}_{mode}.log",
+        "results/logs/site_training_release/{disease}/{site}_{subset}.log",
     benchmark:
-        "results/benchmarks/site_training_release/{disease}/{site}_{subset}_{mode}.tsv"
-    wildcard_constraints:
-        mode="exact|dp-s[0-9]+",
+        "results/benchmarks/site_training_release/{disease}/{site}_{subset}.tsv"
     conda:
         "../../envs/data.yaml"
     resources:
@@ -24,6 +22,7 @@ rule site_training_release:
     params:
         disease=lambda w: disease_config(w),
         training=lambda w: training_of(w.disease),
+        modes=lambda w: release_modes(w.disease),
         seed=config["split"]["seed"],
         privacy=config["privacy"],
     script:

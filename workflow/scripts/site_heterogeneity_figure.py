@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
         aggregates=list(snakemake.input),
         min_cell_count=snakemake.params.min_cell_count,
         features=snakemake.params.features,
+        release_mode=snakemake.params.release_mode,
         out_png=snakemake.output.png,
         out_pdf=snakemake.output.pdf,
     )

@@ -5,4 +5,9 @@ from fedheme.jobs import logged
 from fedheme.jobs.overview import site_overview_job
 
 with logged(snakemake.log[0]):
-    site_overview_job(aggregates=list(snakemake.input), features=snakemake.params.features, out=snakemake.output[0])
+    site_overview_job(
+        aggregates=list(snakemake.input),
+        features=snakemake.params.features,
+        release_mode=snakemake.params.release_mode,
+        out=snakemake.output[0],
+    )

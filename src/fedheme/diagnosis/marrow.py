@@ -29,11 +29,19 @@ MARROW_COLUMN = "bm_blast_pct"
 #: what is derived from it (IPSS-R cytogenetics, copy-number calls, IPSS-M variables that
 #: read them).
 MARROW_FEATURES = ("bm_blast_pct", "ringed_sideroblasts_pct", "karyotype", "cyto_ipssr", "complex_karyotype", "chr17_status",
-                   "cyto_ordinal", "ipssm_tp53multi", "ipssm_sf3b1_5q")  # fmt: skip
+                   "cyto_ordinal", "ipssm_tp53multi", "ipssm_sf3b1_5q", "ipssm_sf3b1_alpha")  # fmt: skip
 #: WHO 2016 peripheral-blood blast cut points (%) of MDS-EB-1 (2-4%) and MDS-EB-2 (5-19%):
 #: the peripheral-blast rule reads < 2% as marrow < 5%, 2-4% as 5-9%, >= 5% as >= 10%
 #: (Arber et al., Blood 2016;127:2391-405).
 PERIPHERAL_CUTS = (2.0, 5.0)
+#: The marrow blast cut points (%) the peripheral-blast rule's classes stand for.
+RULE_CUTS = (5.0, 10.0)
+
+
+def labelled(patients):
+    """The patients with a marrow blast count: the classifier's data (its releases too, so
+    that their noisy count describes the patients it trains on)."""
+    return patients[patients[MARROW_COLUMN].notna()]
 
 
 def marrow_features(study: dict) -> list[str]:

@@ -8,8 +8,9 @@ secret key):
 * for marrow blasts >= the first cut point (5%), as a binary question: AUROC, AUPRC,
   Brier score and calibration in the large of P(>= 5%) (:func:`fedheme.evaluation.metrics.evaluate_binary`);
 * for the categories: the macro one-vs-rest AUROC (the mean over classes of the AUROC of
-  p_c for class c against the rest; Hand & Till's one-vs-rest form, as scikit-learn's
-  ``roc_auc_score(multi_class='ovr', average='macro')``) and the balanced accuracy of the
+  p_c for class c against the rest, unweighted, as scikit-learn's
+  ``roc_auc_score(multi_class='ovr', average='macro')``; Fawcett, Pattern Recognit Lett
+  2006;27:861-74) and the balanced accuracy of the
   most probable class (the mean over classes of its recall; Brodersen et al., ICPR 2010).
 
 Like the prognostic evaluation (:mod:`fedheme.evaluation.site`), the site releases per model
@@ -27,7 +28,7 @@ import pandas as pd
 import torch
 
 from fedheme.data.splits import subset_rows
-from fedheme.diagnosis.marrow import PERIPHERAL_CUTS, peripheral_rule
+from fedheme.diagnosis.marrow import RULE_CUTS, peripheral_rule
 from fedheme.evaluation.metrics import (
     EvaluationSettings,
     MetricValue,
@@ -79,9 +80,9 @@ def classification_metrics(outcome: SiteOutcome, label: np.ndarray, scores: np.n
     ``min_class`` patients at the site."""
     W = outcome.weights
     B, n, C = W.shape[0], len(label), scores.shape[1]
-    counts = np.bincount(label, minlength=C)
-    if counts.min() < min_class:
-        note = f"class sizes {counts.tolist()} at the test site, one below {min_class}: not estimated"
+    if np.bincount(label, minlength=C).min() < min_class:
+        # no class sizes in the note: they would be small counts, released
+        note = f"a class has fewer than {min_class} patients at the test site: not estimated"
         return [MetricValue(m, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note) for m in MULTICLASS_METRICS]
     ones, patients = np.ones((1, n)), np.full(B, float(n))
     return [
@@ -166,20 +167,20 @@ def _rule_metrics(rows: pd.DataFrame, reference, outcome: SiteOutcome, label: np
                   settings: EvaluationSettings) -> list[MetricValue]:  # fmt: skip
     """The peripheral-blast rule on the patients with a peripheral blast count: its value
     orders them for the binary metrics (no probability: Brier and calibration NA); its class
-    (:data:`fedheme.diagnosis.marrow.PERIPHERAL_CUTS`, for the default 3 classes) scores the
-    multiclass ones, one-hot."""
+    (:data:`fedheme.diagnosis.marrow.PERIPHERAL_CUTS`) scores the multiclass ones, one-hot,
+    when the classifier's cut points are the ones the rule reads (:data:`RULE_CUTS`)."""
     pb = rows.set_index("patient_id")["pb_blast_pct"].reindex(reference.patient_id).to_numpy(dtype=float)
     known = np.isfinite(pb)
     binary, _ = evaluate_binary(outcome, np.nan_to_num(pb), None, settings, subset=known)
     values = _renamed(binary, cuts[0])
     C = len(cuts) + 1
-    if C == len(PERIPHERAL_CUTS) + 1:
+    if tuple(float(c) for c in cuts) == RULE_CUTS:
         rule = peripheral_rule(pb)[known]
         values += classification_metrics(_restricted(outcome, known), label[known], np.eye(C)[rule], rule, settings,
                                          min_class=settings.min_cell_count)  # fmt: skip
     else:
         B = outcome.weights.shape[0]
-        note = f"the rule has {len(PERIPHERAL_CUTS) + 1} classes, the classifier {C}"
+        note = f"the rule's classes are marrow blasts cut at {list(RULE_CUTS)}%, the classifier's at {list(cuts)}%"
         values += [MetricValue(m, math.nan, math.nan, math.nan, 0.0, np.full(B, math.nan), np.zeros(B), note) for m in MULTICLASS_METRICS]
     for v in values:
         v.note = "; ".join(filter(None, [f"{int(known.sum())} of {len(pb)} patients have a peripheral blast count", v.note]))

@@ -54,6 +54,8 @@ def evaluate_marrow_site_job(*, models: dict, patients, disease_name: str, diagn
     randomness = site_randomness(Path(patients).parent, privacy.get("randomness", "site_key"), data_digest(rows))
     declared = declared_model(figures["strategy"], [float(e) for e in training["epsilons"]], training["seeds"])
     settings = EvaluationSettings.from_config(evaluation, privacy["min_cell_count"])
+    if not models:
+        raise ValueError(f"site {site_id} tests no fold of the marrow-blast classifier")
     metrics, calibration, predictions = [], [], []
     for fold, path in sorted(models.items()):
         m, c, p = evaluate_marrow_site(load_bundle(path), rows, design_settings=design_settings(diagnosis, training), settings=settings,
@@ -67,13 +69,14 @@ def evaluate_marrow_site_job(*, models: dict, patients, disease_name: str, diagn
 def marrow_tables_job(*, metrics: list, calibration: list, cuts: list, confidence: float, out_metrics, out_summary, out_calibration,
                       out_png, out_pdf) -> None:  # fmt: skip
     """The classifier's metrics pooled over test sites and summarised over seeds, the
-    declared model's calibration groups pooled, and the figure (released files only)."""
-    from fedheme.diagnosis.marrow_pooling import marrow_metrics, marrow_summary, pooled_calibration
+    declared model's calibration groups of every test site, and the figure (released files
+    only)."""
+    from fedheme.diagnosis.marrow_pooling import marrow_metrics, marrow_summary, stacked_calibration
     from fedheme.report.diagnosis import plot_marrow_blasts
 
     table = marrow_metrics([read_run_table(p) for p in metrics], confidence)
     summary = marrow_summary(table, confidence)
     write_tsv(out_metrics, table)
     write_tsv(out_summary, summary)
-    write_tsv(out_calibration, pooled_calibration([read_run_table(p) for p in calibration]))
-    plot_marrow_blasts(summary, cut=float(cuts[0]), png=out_png, pdf=out_pdf)
+    write_tsv(out_calibration, stacked_calibration([read_run_table(p) for p in calibration]))
+    plot_marrow_blasts(summary, cuts=[float(c) for c in cuts], png=out_png, pdf=out_pdf)

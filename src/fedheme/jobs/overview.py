@@ -20,24 +20,25 @@ def site_aggregates_job(*, patients, features: dict, endpoints: list, site_id: s
                                      endpoints=tuple(endpoints)))
 
 
-def _released_aggregates(paths: list, features: dict | None) -> list[dict]:
+def _released_aggregates(paths: list, features: dict | None, release_mode: str | None) -> list[dict]:
     """Each site's released aggregates: read as they are, or (``features`` given:
-    ``deployment`` mode) derived from its DP training release."""
+    ``deployment`` mode) derived from its DP training release of ``release_mode``."""
     from fedheme.report.overview import aggregates_from_release
 
     released = [read_json(p) for p in paths]
-    return released if features is None else [aggregates_from_release(r, features) for r in released]
+    return released if features is None else [aggregates_from_release(r[release_mode], features) for r in released]
 
 
-def site_overview_job(*, aggregates: list, features: dict | None = None, out) -> None:
+def site_overview_job(*, aggregates: list, features: dict | None = None, release_mode: str | None = None, out) -> None:
     """One row per site of released aggregates: size, age, event rates, missingness."""
     from fedheme.report.overview import site_overview
 
-    write_tsv(out, site_overview(_released_aggregates(aggregates, features)))
+    write_tsv(out, site_overview(_released_aggregates(aggregates, features, release_mode)))
 
 
-def heterogeneity_figure_job(*, aggregates: list, min_cell_count: int, features: dict | None = None, out_png, out_pdf) -> None:
+def heterogeneity_figure_job(*, aggregates: list, min_cell_count: int, features: dict | None = None, release_mode: str | None = None,
+                             out_png, out_pdf) -> None:  # fmt: skip
     """The site-heterogeneity figure, drawn from released aggregates only."""
     from fedheme.report.heterogeneity import plot_site_heterogeneity
 
-    plot_site_heterogeneity(_released_aggregates(aggregates, features), out_png, out_pdf, min_cell_count)
+    plot_site_heterogeneity(_released_aggregates(aggregates, features, release_mode), out_png, out_pdf, min_cell_count)

@@ -24,17 +24,10 @@ def _design_settings(disease: dict, training: dict, diagnosis: dict | None):
     return design_settings(diagnosis, training)
 
 
-def training_release_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, mode: str,
-                         seed: int, privacy: dict, out, diagnosis: dict | None = None) -> None:  # fmt: skip
-    """The aggregates a site releases before training on ``subset`` of its patients ('all'
-    or its 'train' split): exact ('exact') or with Gaussian noise ('dp-s<seed>': one draw
-    per seed of the grid) drawn from the site's secret key. In ``deployment`` mode the release is charged to the site's
-    study-wide accountant first: over budget, it stops and writes nothing.
-
-    Args:
-        diagnosis: config ``diagnosis.marrow_blasts``: the marrow-blast classifier's release
-            (its features; named ``marrow_blasts_release_<subset>`` in the ledger) instead.
-    """
+def _releases(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, modes: list[str],
+              seed: int, privacy: dict, diagnosis: dict | None) -> dict[str, dict]:  # fmt: skip
+    """Each mode's release of one site's ``subset`` (see :func:`training_releases_job`); in
+    ``deployment`` mode every mode is charged at once first (over budget: nothing is made)."""
     from fedheme.data.splits import subset_rows
     from fedheme.federated.releases import training_release
     from fedheme.grid import DIAGNOSIS, release_name
@@ -44,22 +37,58 @@ def training_release_job(*, patients, disease_name: str, disease: dict, training
 
     private_dir = Path(patients).parent
     settings = _design_settings(disease, training, diagnosis)
-    noise = {k: (float(v) if mode != "exact" else 0.0) for k, v in training["release_noise"].items()}
-    release = release_name(subset, mode, "training" if diagnosis is None else DIAGNOSIS)
+    study = "training" if diagnosis is None else DIAGNOSIS
+    noise = {mode: {k: (float(v) if mode != "exact" else 0.0) for k, v in training["release_noise"].items()} for mode in modes}
     rows = subset_rows(pd.read_parquet(patients), subset)
+    if diagnosis is not None:  # the classifier's patients: those with a marrow blast count
+        from fedheme.diagnosis.marrow import labelled
+
+        rows = labelled(rows)
     digest = data_digest(rows)
     accountant = site_accountant(private_dir, privacy=privacy, delta=training["delta"], disease=disease_name, site=site_id)
     if accountant is not None:
-        if mode == "exact":
-            raise ValueError(f"{disease_name} site {site_id}: privacy.mode deployment releases nothing exact ({release}_{mode})")
-        accountant.charge(release_charges(disease_name, release, release_mechanisms(noise, settings.release_parts, release)), data=digest)
-    rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "release", subset, mode, seed, digest,
-                          *(() if diagnosis is None else (DIAGNOSIS,))).numpy()  # fmt: skip
-    write_json(out, training_release(rows, settings, site_id, noise, rng, release=release))
+        if "exact" in modes:
+            raise ValueError(f"{disease_name} site {site_id}: privacy.mode deployment releases nothing exact ({study}_release_{subset}_exact)")
+        charges = []
+        for mode in modes:
+            release = release_name(subset, mode, study)
+            charges += release_charges(disease_name, release, release_mechanisms(noise[mode], settings.release_parts, release))
+        accountant.charge(charges, data=digest)
+    out = {}
+    for mode in modes:
+        rng = site_randomness(private_dir, privacy.get("randomness", "site_key"), "release", subset, mode, seed, digest,
+                              *(() if diagnosis is None else (DIAGNOSIS,))).numpy()  # fmt: skip
+        out[mode] = training_release(rows, settings, site_id, noise[mode], rng, release=release_name(subset, mode, study))
+    return out
+
+
+def training_releases_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, modes: list[str],
+                          seed: int, privacy: dict, out, diagnosis: dict | None = None) -> None:  # fmt: skip
+    """The aggregates a site releases before training on ``subset`` of its patients ('all'
+    or its 'train' split), in one file by mode: exact ('exact') and with Gaussian noise
+    ('dp-s<seed>': one draw per seed of the grid) drawn from the site's secret key. In
+    ``deployment`` mode the releases are charged to the site's study-wide accountant first:
+    over budget, it stops and writes nothing. (One job per site and subset: each mode's
+    release is a few sums, and a job costs a Python start-up.)
+
+    Args:
+        modes: the release modes of the grid (:func:`fedheme.grid.release_modes`).
+        diagnosis: config ``diagnosis.marrow_blasts``: the marrow-blast classifier's releases
+            (its features; named ``marrow_blasts_release_<subset>`` in the ledger) instead.
+    """
+    write_json(out, _releases(patients=patients, disease_name=disease_name, disease=disease, training=training, site_id=site_id,
+                              subset=subset, modes=list(modes), seed=seed, privacy=privacy, diagnosis=diagnosis))  # fmt: skip
+
+
+def training_release_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, mode: str,
+                         seed: int, privacy: dict, out, diagnosis: dict | None = None) -> None:  # fmt: skip
+    """One mode's release alone (:func:`training_releases_job` with one mode), as its own file."""
+    write_json(out, _releases(patients=patients, disease_name=disease_name, disease=disease, training=training, site_id=site_id,
+                              subset=subset, modes=[mode], seed=seed, privacy=privacy, diagnosis=diagnosis)[mode])  # fmt: skip
 
 
 def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint: str, fold: str, patients: dict,
-                   releases: dict, privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds,
+                   releases: dict, modes: list[str], privacy: dict, checkpoint_dir, out_models, out_ledger, out_rounds,
                    calibration_cache=None, transplant: dict | None = None, diagnosis: dict | None = None) -> None:  # fmt: skip
     """Every run of the grid for one fold (see :mod:`fedheme.federated.fold`).
 
@@ -68,7 +97,8 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
 
     Args:
         patients: training site -> its private patients file (never a held-out site's).
-        releases: release mode -> training site -> its released aggregates file.
+        releases: training site -> its released aggregates file (mode -> release).
+        modes: the release modes the runs train from.
         calibration_cache: folder of noise calibrations shared by the study's jobs (public
             numbers only: :func:`fedheme.privacy.accounting.use_calibration_cache`).
         transplant: config ``treatment.transplant``: train the transplant model (transplant
@@ -98,7 +128,8 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
             charges = training_charges(disease_name, disease, training, endpoint=endpoint, fold=fold, site=site)
             accountant.charge(charges, data=digests[site])
             charged.update({(c.identity.split("/")[-1], site): c.mechanism.noise_multiplier for c in charges})
-    released = {mode: {site: read_json(path) for site, path in paths.items()} for mode, paths in releases.items()}
+    files = {site: read_json(path) for site, path in releases.items()}
+    released = {mode: {site: file[mode] for site, file in files.items()} for mode in modes}
     # each site's client draws from that site's own key (the simulated federation runs them in one job)
     randomness = privacy.get("randomness", "site_key")
     draws = {site: site_randomness(Path(path).parent, randomness, digests[site]) for site, path in patients.items()}

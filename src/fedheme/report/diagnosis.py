@@ -39,10 +39,11 @@ MARROW_PANELS = (("auroc_ge{cut}", "AUROC, marrow blasts >= {cut}%"), ("macro_au
                  ("balanced_accuracy", "balanced accuracy"))  # fmt: skip
 
 
-def plot_marrow_blasts(summary: pd.DataFrame, *, cut: float, png, pdf) -> None:
+def plot_marrow_blasts(summary: pd.DataFrame, *, cuts: list[float], png, pdf) -> None:
     """One panel per metric (:data:`MARROW_PANELS`): each model's pooled value over test sites,
     mean over seeds with its interval (:func:`fedheme.diagnosis.marrow_pooling.marrow_summary`),
-    for leave-one-site-out and within-site validation side by side."""
+    for leave-one-site-out and within-site validation side by side; the dotted line is
+    chance (AUROC 0.5, balanced accuracy one over the number of classes)."""
     from fedheme.report.figures import run_label
 
     designs = [d for d in ("loso", "within") if d in set(summary["design"])]
@@ -51,7 +52,7 @@ def plot_marrow_blasts(summary: pd.DataFrame, *, cut: float, png, pdf) -> None:
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(MARROW_PANELS), figsize=(3.3 * len(MARROW_PANELS), 2.9), squeeze=False)
         for ax, (metric, title) in zip(axes[0], MARROW_PANELS):
-            metric, title = metric.format(cut=f"{cut:g}"), title.format(cut=f"{cut:g}")
+            metric, title = metric.format(cut=f"{float(cuts[0]):g}"), title.format(cut=f"{float(cuts[0]):g}")
             width = 0.8 / max(len(models), 1)
             for i, (strategy, epsilon) in enumerate(models):
                 rows = summary[(summary["metric"] == metric) & (summary["strategy"] == strategy) & (summary["epsilon"] == epsilon)]
@@ -60,7 +61,7 @@ def plot_marrow_blasts(summary: pd.DataFrame, *, cut: float, png, pdf) -> None:
                 err = np.vstack([value - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - value])
                 x = np.arange(len(designs)) - 0.4 + width * (i + 0.5)
                 ax.errorbar(x, value, yerr=err, fmt="o", ms=3, lw=1, color=OKABE_ITO[i % len(OKABE_ITO)], label=run_label(strategy, epsilon))
-            ax.axhline(0.5 if "auroc" in metric else 1.0 / 3.0, color="grey", lw=0.6, ls=":")
+            ax.axhline(0.5 if "auroc" in metric else 1.0 / (len(cuts) + 1), color="grey", lw=0.6, ls=":")
             ax.set_xticks(np.arange(len(designs)), ["leave one site out" if d == "loso" else "within sites" for d in designs])
             ax.set_title(title)
         axes[0][0].legend(fontsize=5.5, frameon=False, loc="lower left")

@@ -36,7 +36,7 @@ def aggregates_from_release(release: dict, features: dict) -> dict:
     values not observed. Categorical summaries are not part of the release.
 
     Args:
-        release: a site's training release (``training_release_all_dp-s1.json``, its first seed's).
+        release: a site's DP training release (of ``training_release_all.json``, its first seed's).
         features: the disease's ``features`` config block (order and bounds).
     """
     n = max(float(release["numeric"][0]), 0.0)
