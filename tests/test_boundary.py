@@ -186,6 +186,9 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.overview.site_overview_job": CROSS,
     "fedheme.jobs.overview.heterogeneity_figure_job": CROSS,
     "fedheme.jobs.overview._released_aggregates": CROSS,
+    "fedheme.jobs.train._design_settings": SHARED,  # public config: features and outcomes
+    "fedheme.jobs.train._releases": SITE,
+    "fedheme.jobs.train.training_releases_job": SITE,
     "fedheme.jobs.train.training_release_job": SITE,
     "fedheme.jobs.train.train_fold_job": SIMFED,
     "fedheme.jobs.train.privacy_ledger_job": CROSS,
