@@ -111,6 +111,23 @@ def test_the_softmax_loss_is_a_sum_over_patients_and_clipped_per_patient():
             assert torch.allclose(dict(module.named_parameters())[f"_module.{name}"].grad_sample[i], param.grad, atol=1e-6)
 
 
+def test_the_lightning_classifier_is_the_trainers_network_and_fits_with_a_lightning_trainer():
+    import lightning.pytorch as pl
+
+    from fedheme.models.lightning import build_model
+
+    module, plain = build_model("linear", 4, 3, 5, task="softmax"), build_network("linear", 4, 3, 5, task="softmax")
+    assert module.state_dict().keys() == plain.state_dict().keys()
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    label = (x[:, 0] > 0).long() + (x[:, 0] > 1).long()
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, label, torch.ones(64)), batch_size=16)
+    before = float(softmax_loss(module(x), label).sum())
+    pl.Trainer(max_epochs=5, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False).fit(module, data)  # fmt: skip
+    assert float(softmax_loss(module(x), label).sum()) < before
+
+
 def test_the_sklearn_reference_predicts_what_scikit_learn_predicts(marrow_sites):
     stats = combine_releases([training_release(p, SETTINGS, s, EXACT, np.random.default_rng(0)) for s, p in marrow_sites.items()], SETTINGS)
     design = pooled_design([design_matrix(p, SETTINGS, stats, DIAGNOSIS) for p in marrow_sites.values()])

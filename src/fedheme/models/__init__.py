@@ -1,6 +1,7 @@
 """Discrete-time survival models: the time bins, the per-patient logistic-hazard loss, the
 networks (one registry), their LightningModules, and the model bundles that carry trained
-weights from a training job to the test sites."""
+weights from a training job to the test sites; the softmax classifiers of a categorical
+outcome beside them (their loss, networks and LightningModules)."""
 
 from fedheme._exports import lazy_exports
 
@@ -11,6 +12,11 @@ _EXPORTS = {
     "discretise": "timebins",
     "logistic_hazard_loss": "losses",
     "LogisticHazardLoss": "losses",
+    "softmax_loss": "losses",
+    "SOFTMAX_NETWORKS": "networks",
+    "SoftmaxNet": "networks",
+    "SOFTMAX_MODULES": "lightning",
+    "SoftmaxClassifier": "lightning",
     "NETWORKS": "networks",
     "LogisticHazardNet": "networks",
     "build_network": "networks",
