@@ -17,6 +17,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/treatment.smk"
 include: "workflow/rules/diagnosis.smk"
+include: "workflow/rules/audit.smk"
 include: "workflow/rules/overview.smk"
 include: "workflow/rules/figures.smk"
 

@@ -114,6 +114,7 @@ MODULES: dict[str, str] = {
     "fedheme.jobs.evaluate": JOBS,
     "fedheme.jobs.treatment": JOBS,
     "fedheme.jobs.diagnosis": JOBS,
+    "fedheme.jobs.audit": JOBS,
     "fedheme.jobs.figures": JOBS,
     "fedheme.jobs.ingest": JOBS,
     "fedheme.jobs.overview": JOBS,
@@ -129,6 +130,10 @@ MODULES: dict[str, str] = {
     "fedheme.diagnosis.marrow": SHARED,  # the classifier's public settings and the rule
     "fedheme.diagnosis.marrow_evaluation": SITE,
     "fedheme.diagnosis.marrow_pooling": CROSS,
+    "fedheme.audit": SHARED,  # docstring only
+    "fedheme.audit.attacks": SHARED,  # statistics of scores (the site computes them)
+    "fedheme.audit.bounds": SHARED,  # Clopper-Pearson bounds
+    "fedheme.audit.site": SITE,
     "fedheme.treatment": SHARED,  # lazy exports only
     "fedheme.treatment.coding": SHARED,  # the public time axis and coding
     "fedheme.treatment.rmst": SHARED,
@@ -167,6 +172,7 @@ MODULES: dict[str, str] = {
     "fedheme.report.summary": CROSS,
     "fedheme.report.treatment": CROSS,
     "fedheme.report.diagnosis": CROSS,
+    "fedheme.report.audit": CROSS,
     # the data standard: public metadata
     "fedheme.standard": SHARED,
     "fedheme.standard.features": SHARED,
@@ -201,6 +207,8 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.diagnosis.site_classification_job": SITE,
     "fedheme.jobs.diagnosis.reclassification_table_job": CROSS,
     "fedheme.jobs.diagnosis.evaluate_marrow_site_job": SITE,
+    "fedheme.jobs.audit.site_audit_job": SITE,
+    "fedheme.jobs.audit.audit_table_job": CROSS,
     "fedheme.jobs.diagnosis.marrow_tables_job": CROSS,
     "fedheme.jobs.figures.convergence_table_job": CROSS,
     "fedheme.jobs.figures.figure_job": CROSS,
@@ -833,7 +841,7 @@ def figure_arguments(job: PlannedJob, config: dict) -> dict:
 def cross_site_call(job: PlannedJob, config: dict):
     """(job function, its input arguments, output argument -> path) of a planned cross-site
     job, built as its rule and script build them."""
-    from fedheme.jobs import diagnosis, evaluate, figures, overview, train, treatment
+    from fedheme.jobs import audit, diagnosis, evaluate, figures, overview, train, treatment
     from fedheme.privacy.study import non_private_release_kinds
     from fedheme.report.catalogue import FIGURES
 
@@ -859,7 +867,8 @@ def cross_site_call(job: PlannedJob, config: dict):
         return train.privacy_ledger_job, {"ledgers": inputs, "keys": keys}, out
     if job.rule == "study_budget":
         diseases = sorted(config["diseases"])
-        kinds = {d: non_private_release_kinds(config["diseases"][d], exact_releases=True) for d in diseases}
+        audited = (config["privacy"].get("audit") or {}).get("diseases", [])
+        kinds = {d: non_private_release_kinds(config["diseases"][d], exact_releases=True, audited=d in audited) for d in diseases}
         return train.study_budget_job, {"ledger": inputs[0], "non_private_releases": kinds, "planned": {}}, out
     if job.rule == "metrics_table":  # named inputs, flattened in the plan in this order
         named = {kind: [p for p in inputs if p.endswith(f"_{kind}.{ext}")]
@@ -894,6 +903,10 @@ def cross_site_call(job: PlannedJob, config: dict):
         assert len(arguments["metrics"]) + len(arguments["calibration"]) == len(inputs), inputs
         names = ("out_metrics", "out_summary", "out_calibration", "out_png", "out_pdf")
         return diagnosis.marrow_tables_job, arguments, dict(zip(names, outputs))
+    if job.rule == "privacy_audit":
+        arguments = {"audits": [p for p in inputs if p.endswith("membership_canary.tsv")], "rocs": [p for p in inputs if p.endswith("roc.tsv")]}
+        assert len(arguments["audits"]) + len(arguments["rocs"]) == len(inputs), inputs
+        return audit.audit_table_job, arguments, dict(zip(("out_audit", "out_roc", "out_png", "out_pdf"), outputs))
     if job.rule == "report_context":
         names = ("out_config", "out_software")
         return figures.report_context_job, {"config": config}, dict(zip(names, outputs))
@@ -918,7 +931,7 @@ def test_cross_site_jobs_rerun_on_released_files_only(small_run, small_plan, tmp
     crossing = [job for job in small_plan if side_of(job) == CROSS]
     expected = {"metrics_table", "site_overview", "site_heterogeneity_figure", "privacy_ledger",
                 "convergence_table", "manifest", "report_context", "forest_cindex_figure", "transplant_tables",
-                "reclassification_table", "marrow_blast_tables"}  # fmt: skip
+                "reclassification_table", "marrow_blast_tables", "privacy_audit"}  # fmt: skip
     assert expected <= {j.rule for j in crossing}
     calls = [(job, *cross_site_call(job, config)) for job in crossing]
     out = tmp_path / "out"

@@ -52,6 +52,7 @@ def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
     assert counts["metrics_table"] == 1 and counts["transplant_tables"] == 1
     assert counts["site_classification"] == 8 and counts["reclassification_table"] == 1
     assert counts["evaluate_marrow_site"] == 8 and counts["marrow_blast_tables"] == 1
+    assert counts["site_privacy_audit"] == 8 and counts["privacy_audit"] == 1  # the full audit: every MDS site
 
 
 def test_real_run_produces_qc_overview_and_figure(small_run):
@@ -251,3 +252,18 @@ def test_an_invalid_site_sheet_is_rejected_before_anything_runs(tmp_path):
     output = result.stdout + result.stderr
     assert f"{sheet}, line 3, column 'site_id': duplicate site of the same disease" in output
     assert f"{sheet}, line 4, column 'disease': 'aml' is not in config diseases" in output
+
+
+def test_the_privacy_audit_reports_attacks_and_bounds_below_the_accounted_epsilon(small_run):
+    """The small run audits siteD: attack AUROC and low-FPR TPRs with intervals for FedAvg
+    and the local model at every epsilon, and canary bounds that stay below the accountant."""
+    audit = pd.read_csv(small_run / "results" / "privacy" / "audit.tsv", sep="\t", dtype={"epsilon": str})
+    assert set(audit["site"]) == {"siteD"} and set(audit["epsilon"]) == {"inf", "3"}
+    membership = audit[audit["test"].str.startswith("membership")]
+    assert set(membership["model"]) == {"fedavg", "local"}
+    assert set(membership["metric"]) == {"auroc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr"}
+    assert (membership["ci_low"] <= membership["ci_high"]).all() and membership["value"].between(0, 1).all()
+    canary = audit[audit["test"] == "canary"].pivot_table(index="epsilon", columns="metric", values="value", aggfunc="first")
+    finite = canary.loc["3"]
+    assert float(finite["epsilon_lower_bound"]) <= float(finite["epsilon_accounted"]) <= 3.0 + 1e-6
+    assert (small_run / "results" / "privacy" / "figures" / "audit.png").stat().st_size > 20_000

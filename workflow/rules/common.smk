@@ -374,6 +374,50 @@ def reclassification_outputs():
     ]
 
 
+def audit_config():
+    """config privacy.audit, or None (none in deployment mode: its figures are exact)."""
+    return None if DEPLOYMENT else config["privacy"].get("audit")
+
+
+def audit_endpoint(disease):
+    """The endpoint whose within fold the audit attacks: the disease's first trained one."""
+    return train_endpoints(disease)[0]
+
+
+def audited_sites(disease):
+    """The sites of ``disease`` the audit runs at (none when it is not audited)."""
+    audit = audit_config()
+    if audit is None or disease not in audit["diseases"]:
+        return []
+    chosen = audit["sites"]
+    return (
+        sites_of(disease)
+        if chosen == "all"
+        else [s for s in chosen if s in sites_of(disease)]
+    )
+
+
+def audit_outputs(kind):
+    """Every audited site's released audit file ('membership_canary.tsv' or 'roc.tsv')."""
+    return [
+        f"results/{disease}/sites/{site}/shared/audit/{kind}"
+        for disease in DISEASES
+        for site in audited_sites(disease)
+    ]
+
+
+def audit_table_outputs():
+    """The study's audit table, ROC points and figure, when any site is audited."""
+    if not audit_outputs("roc.tsv"):
+        return []
+    return [
+        "results/privacy/audit.tsv",
+        "results/privacy/audit_roc.tsv",
+        "results/privacy/figures/audit.png",
+        "results/privacy/figures/audit.pdf",
+    ]
+
+
 def non_private_releases():
     """Per disease, the releases of every site's patients made without noise (besides the
     runs without DP, which the ledger lists): what makes a study total infinite. None in
@@ -390,6 +434,7 @@ def non_private_releases():
                     "exact" in release_modes(disease, endpoint)
                     for endpoint in (None, grid.TRANSPLANT, grid.DIAGNOSIS)
                 ),
+                audited=bool(audited_sites(disease)),
             )
         )
         for disease in DISEASES
@@ -466,6 +511,7 @@ def manifest_inputs():
     tables += [p for p in transplant_table_outputs() if p.endswith(".tsv")]
     tables += [p for p in reclassification_outputs() if p.endswith(".tsv")]
     tables += [p for p in diagnosis_table_outputs() if p.endswith(".tsv")]
+    tables += [p for p in audit_table_outputs() if p.endswith(".tsv")]
     return tables + ["results/privacy/ledger.tsv", "results/privacy/study.tsv"]
 
 
@@ -493,6 +539,7 @@ def final_outputs():
     targets += [p for p in transplant_table_outputs() if not p.endswith(".tsv")]
     targets += [p for p in reclassification_outputs() if not p.endswith(".tsv")]
     targets += [p for p in diagnosis_table_outputs() if not p.endswith(".tsv")]
+    targets += [p for p in audit_table_outputs() if not p.endswith(".tsv")]
     targets += [
         "results/MANIFEST.tsv",
         "results/report/config.yaml",

@@ -177,6 +177,8 @@ def deployment_problems(config: dict) -> list[str]:
     missing = sorted(set(map(float, config["figures"]["risk_thresholds"])) - set(map(float, edges)))
     if missing:
         problems.append(f"privacy.evaluation_risk_edges: must include figures.risk_thresholds {missing}")
+    if config["privacy"].get("audit"):
+        problems.append("privacy.audit: the privacy audit is research mode only (its figures are exact releases); set it to null")
     for disease in config["diseases"]:
         training = training_of(config, disease)
         where = f"diseases.{disease}" if "training" in config["diseases"][disease] else "training"

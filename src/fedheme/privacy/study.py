@@ -30,13 +30,14 @@ STUDY_COLUMNS = ["disease", "site", "runs", "dp_runs", "non_private_runs", "rele
 NON_PRIVATE_TRAINING = "non-private training"
 
 
-def non_private_release_kinds(disease: dict, *, exact_releases: bool) -> list[str]:
+def non_private_release_kinds(disease: dict, *, exact_releases: bool, audited: bool = False) -> list[str]:
     """The releases of every site's patients a disease's study makes without noise, besides
     the runs without DP (which the ledger lists): what makes a study total infinite.
 
     Args:
         disease: the disease's config block.
         exact_releases: whether the grid has exact training releases (any epsilon = inf run).
+        audited: whether sites of the disease release privacy-audit figures (research mode).
     """
     kinds = ["exact training releases"] if exact_releases else []
     if disease.get("kind", "iwgpm") == "iwgpm":
@@ -47,6 +48,8 @@ def non_private_release_kinds(disease: dict, *, exact_releases: bool) -> list[st
         kinds.append("transplant evaluation releases (validation, RMST by IPSS-M category)")
     if (disease.get("diagnosis") or {}).get("marrow_blasts"):
         kinds.append("marrow-blast classifier evaluation releases (metrics, calibration groups)")
+    if audited:
+        kinds.append("privacy audit figures (membership attack metrics and ROC points, canary bounds)")
     return kinds
 
 
