@@ -8,6 +8,7 @@ rule site_privacy_audit:
     input:
         models=lambda w: f"results/{w.disease}/training/{audit_endpoint(w.disease)}/within/models.pt",
         patients="results/{disease}/sites/{site}/private/patients.parquet",
+        release="results/{disease}/sites/{site}/shared/training_release_train.json",
     output:
         audit="results/{disease}/sites/{site}/shared/audit/membership_canary.tsv",
         roc="results/{disease}/sites/{site}/shared/audit/roc.tsv",

@@ -397,6 +397,27 @@ def audited_sites(disease):
     )
 
 
+def _check_audit():
+    """Fail early on an audit of a disease or site the study does not have."""
+    audit = config["privacy"].get("audit")
+    if not audit:
+        return
+    problems = [
+        f"privacy.audit.diseases: {d!r} is not a disease of the site sheet"
+        for d in audit["diseases"]
+        if d not in DISEASES
+    ]
+    if audit["sites"] != "all":
+        known = {s for d in audit["diseases"] if d in DISEASES for s in sites_of(d)}
+        problems += [
+            f"privacy.audit.sites: {s!r} is not a site of {audit['diseases']}"
+            for s in audit["sites"]
+            if s not in known
+        ]
+    if problems:
+        raise ValueError("invalid privacy audit:\n" + "\n".join(problems))
+
+
 def audit_outputs(kind):
     """Every audited site's released audit file ('membership_canary.tsv' or 'roc.tsv')."""
     return [
@@ -404,6 +425,9 @@ def audit_outputs(kind):
         for disease in DISEASES
         for site in audited_sites(disease)
     ]
+
+
+_check_audit()
 
 
 def audit_table_outputs():

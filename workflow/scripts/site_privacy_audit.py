@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
     site_audit_job(
         models=snakemake.input.models,
         patients=snakemake.input.patients,
+        release=snakemake.input.release,
         disease_name=snakemake.wildcards.disease,
         disease=snakemake.params.disease,
         training=snakemake.params.training,

@@ -16,7 +16,8 @@ about the site's patients, and whether the DP trainer leaks more than its accoun
    patients vary least, :func:`canary`; an event in the first bin) is added to the site's
    training split; the site
    trains ``canary_runs`` local models with it and as many without (same settings, each
-   run its own draws) and turns how well the canary's loss tells them apart into an
+   run its own draws and initial weights) and turns how well the canary's predicted
+   hazard tells them apart into an
    empirical epsilon lower bound at a stated confidence (Clopper-Pearson,
    :mod:`fedheme.audit.bounds`), beside the epsilon the run's accountant gives the same
    mechanism and the epsilon the grid claims. A lower bound above either is a bug.
@@ -52,6 +53,9 @@ AUDIT_COLUMNS = ["disease", "endpoint", "site", "model", "epsilon", "test", "met
                  "members", "non_members", "note"]  # fmt: skip
 #: Columns of a site's released ROC points (the audit figure).
 ROC_COLUMNS = ["disease", "endpoint", "site", "model", "epsilon", "attack", "fpr", "tpr"]
+#: Decimals of the released attack figures (coarse: an exact AUROC of a few hundred pairs
+#: would help rank one patient's loss).
+AUDIT_DIGITS = 2
 #: What each attack is, in the released rows.
 ATTACK_NOTES = {"loss": "loss threshold (Yeom et al. 2018)", "lira": "LiRA, online, fixed variance (Carlini et al. 2022)"}
 #: False positive rates of the released ROC points: a log grid from 0.1% to 100%.
@@ -68,6 +72,8 @@ class AuditSettings:
         confidence: level of the intervals and of the canary's lower bound.
         n_bootstrap: bootstrap replicates of the attack metrics.
         strategy: the federated model audited (the figures' declared strategy).
+        min_cell_count: a TPR is released only when at least this many members lie above
+            its threshold (as every count a site releases).
     """
 
     shadows: int = 8
@@ -75,10 +81,11 @@ class AuditSettings:
     confidence: float = 0.95
     n_bootstrap: int = 200
     strategy: str = "fedavg"
+    min_cell_count: int = 5
 
     @classmethod
-    def from_config(cls, audit: dict, *, n_bootstrap: int, confidence: float, strategy: str) -> "AuditSettings":
-        return cls(int(audit["shadows"]), int(audit["canary_runs"]), float(confidence), int(n_bootstrap), strategy)
+    def from_config(cls, audit: dict, *, n_bootstrap: int, confidence: float, strategy: str, min_cell_count: int) -> "AuditSettings":
+        return cls(int(audit["shadows"]), int(audit["canary_runs"]), float(confidence), int(n_bootstrap), strategy, int(min_cell_count))
 
 
 def patient_losses(model: torch.nn.Module, matrix: DesignMatrix) -> np.ndarray:
@@ -89,7 +96,7 @@ def patient_losses(model: torch.nn.Module, matrix: DesignMatrix) -> np.ndarray:
 
 
 def train_local(design: DesignMatrix, config: TrainConfig, n_bins: int, randomness: SiteRandomness, *, released_n: float,
-                site_id: str = "audit") -> tuple[torch.nn.Module, float]:  # fmt: skip
+                site_id: str = "audit", releases: list | None = None) -> tuple[torch.nn.Module, float]:  # fmt: skip
     """One model trained at this site alone by the pipeline's own client (Opacus DP-SGD
     when ``config.epsilon`` is finite), as a local-only run is. Returns the trained network
     and the epsilon its accountant gives the run's DP-SGD steps (inf without DP).
@@ -97,8 +104,10 @@ def train_local(design: DesignMatrix, config: TrainConfig, n_bins: int, randomne
     Args:
         released_n: the count the sample rate is set from (a public number in the audit:
             the same for the runs compared, so the canary's presence does not change q).
+        releases: the site's preprocessing releases (:class:`fedheme.privacy.accounting.Mechanism`),
+            accounted before the steps as in a pipeline run.
     """
-    client = Client(site_id, design, config, n_bins, [], randomness=randomness, released_n=released_n)
+    client = Client(site_id, design, config, n_bins, list(releases or []), randomness=randomness, released_n=released_n)
     state = run_federated([client], config, design.x.shape[1], n_bins, {site_id: released_n})
     from fedheme.models.networks import build_network
 
@@ -140,6 +149,8 @@ def membership_audit(bundle: dict, patients: pd.DataFrame, *, design_settings: D
     """
     if bundle["fold"] != "within":
         raise ValueError(f"membership is audited on the 'within' fold (members: the training split), not {bundle['fold']!r}")
+    if bundle.get("task", "hazard") != "hazard":
+        raise ValueError(f"the audit attacks logistic-hazard models, not a {bundle['task']!r} bundle")
     endpoint, n_bins = bundle["endpoint"], int(bundle["n_bins"])
     seed = str(min(int(r["seed"]) for r in bundle["runs"]))
     rows, roc, shadows = [], [], {}
@@ -156,17 +167,25 @@ def membership_audit(bundle: dict, patients: pd.DataFrame, *, design_settings: D
         W = multinomial_weights(len(losses), audit.n_bootstrap, randomness.numpy("audit-bootstrap", endpoint, name, run["epsilon"]))
         base_row = {"disease": disease, "endpoint": endpoint, "site": site_id, "model": name, "epsilon": run["epsilon"],
                     "confidence": audit.confidence, "members": int(member.sum()), "non_members": int((~member).sum())}  # fmt: skip
+        n_members, n_non = int(member.sum()), int((~member).sum())
         for attack, scores in (("loss", loss_threshold_scores(losses)), ("lira", lira_scores(losses, shadow_losses, shadow_in))):
             note = ATTACK_NOTES[attack] + ("" if attack == "loss" or name == "local" else
                                            "; its shadows are local models (the site cannot re-run the federation)")  # fmt: skip
             for metric, (value, low, high) in attack_metrics(scores, member, W, confidence=audit.confidence).items():
-                resolution = "" if metric not in LOW_FPR or LOW_FPR[metric] * (~member).sum() >= 1 else (
-                    f"; {int((~member).sum())} non-members: an FPR of {LOW_FPR[metric]:g} is below one non-member: this is the TPR with no non-member above the threshold")  # fmt: skip
+                extra = ""
+                if metric in LOW_FPR and LOW_FPR[metric] * n_non < 1:
+                    extra = f"; {n_non} non-members: an FPR of {LOW_FPR[metric]:g} is below one non-member, so this is the TPR above every non-member"
+                if metric in LOW_FPR and 0 < value * n_members < audit.min_cell_count:
+                    value, low, high = math.nan, math.nan, math.nan
+                    extra += f"; fewer than {audit.min_cell_count} members above the threshold: suppressed"
                 rows.append({**base_row, "test": f"membership_{attack}", "metric": metric, "value": value, "ci_low": low, "ci_high": high,
-                             "note": note + resolution})  # fmt: skip
+                             "note": note + extra})  # fmt: skip
             for fpr, tpr in zip(FPR_GRID, roc_points(scores, member, np.asarray(FPR_GRID))):
+                if fpr * n_non < 1 or 0 < tpr * n_members < audit.min_cell_count:
+                    continue  # below one non-member, or a small count of members: not released
                 roc.append({k: base_row[k] for k in ("disease", "endpoint", "site", "model", "epsilon")} | {"attack": attack, "fpr": fpr, "tpr": float(tpr)})
-    return pd.DataFrame(rows, columns=AUDIT_COLUMNS), pd.DataFrame(roc, columns=ROC_COLUMNS)
+    rows = pd.DataFrame(rows, columns=AUDIT_COLUMNS).round({c: AUDIT_DIGITS for c in ("value", "ci_low", "ci_high")})
+    return rows, pd.DataFrame(roc, columns=ROC_COLUMNS).round({"tpr": AUDIT_DIGITS})
 
 
 def _shadow_losses(matrix: DesignMatrix, config: TrainConfig, n_bins: int, audit: AuditSettings,
@@ -199,11 +218,26 @@ def canary(x: np.ndarray) -> np.ndarray:
     return (CANARY_NORM * direction).astype(np.float32)
 
 
+def canary_score(model: torch.nn.Module, x: np.ndarray) -> float:
+    """How strongly a model predicts the canary's early event: its hazard logit in the first
+    bin (the loss of an event there is a decreasing function of it, and unlike the loss it
+    does not saturate at 0 in float32)."""
+    with torch.no_grad():
+        return float(model(torch.from_numpy(x[None, :]))[0, 0])
+
+
 def canary_audit(bundle: dict, patients: pd.DataFrame, *, design_settings: DesignSettings, base: TrainConfig, audit: AuditSettings,
-                 epsilons: list[float], delta: float, site_id: str, disease: str, randomness: SiteRandomness) -> pd.DataFrame:  # fmt: skip
-    """Canary auditing of the local DP-SGD mechanism at each epsilon: ``audit.canary_runs``
-    models with the canary in the site's training split and as many without; the empirical
-    epsilon lower bound beside the run's accounted and claimed epsilon.
+                 epsilons: list[float], delta: float, site_id: str, disease: str, randomness: SiteRandomness,
+                 releases: dict[str, list] | None = None) -> pd.DataFrame:  # fmt: skip
+    """Canary auditing of the site's local DP-SGD mechanism at each epsilon, as the pipeline
+    runs it (the site's preprocessing releases accounted first, the sample rate from its
+    released count): ``audit.canary_runs`` models with the canary in the site's training
+    split and as many without; the empirical epsilon lower bound beside the largest bound
+    that many runs could show, the run's accounted epsilon and the claimed one.
+
+    Args:
+        releases: release mode -> the site's release mechanisms (of its training split), so
+            that the noise is calibrated as in the pipeline's local runs (None: none).
 
     Returns:
         Released rows (:data:`AUDIT_COLUMNS`): per epsilon the lower bound (with the
@@ -212,36 +246,44 @@ def canary_audit(bundle: dict, patients: pd.DataFrame, *, design_settings: Desig
     """
     endpoint, n_bins = bundle["endpoint"], int(bundle["n_bins"])
     train = subset_rows(patients, "train")
+    dp_modes = sorted(m for m in bundle["stats"] if m != "exact")
     rows = []
     for epsilon in epsilons:
         label = epsilon_label(epsilon)
-        mode = "exact" if not math.isfinite(epsilon) else next(m for m in sorted(bundle["stats"]) if m != "exact")
-        matrix = design_matrix(train, design_settings, bundle["stats"][mode], endpoint)
+        if math.isfinite(epsilon) and not dp_modes:
+            raise ValueError(f"the bundle holds no DP release to audit epsilon {label} with")
+        mode = dp_modes[0] if math.isfinite(epsilon) else "exact"
+        stats = bundle["stats"][mode]
+        matrix = design_matrix(train, design_settings, stats, endpoint)
         x = canary(matrix.x)
         with_canary = DesignMatrix(np.vstack([matrix.x, x[None, :]]), np.append(matrix.bin_index, 0), np.append(matrix.event, np.float32(1.0)),
                                    np.append(matrix.time, 0.0), np.append(matrix.status, 1.0), np.append(matrix.patient_id, "canary"))  # fmt: skip
-        probe = DesignMatrix(x[None, :], np.zeros(1, np.int64), np.ones(1, np.float32), np.zeros(1), np.ones(1), np.array(["canary"]))
-        config = replace(base, strategy="fedavg", epsilon=epsilon)
-        released_n = float(len(matrix.event))  # the same q for both worlds
+        # the site's released (noisy) count sets q, as in its pipeline runs: the same in both worlds
+        released_n = float(stats.get("site_n", {}).get(site_id, len(matrix.event)))
+        mechanisms = list((releases or {}).get(mode, [])) if math.isfinite(epsilon) else []
         scores, accounted = {True: [], False: []}, math.inf
         for included in (True, False):
             for r in range(audit.canary_runs):
-                model, accounted = train_local(with_canary if included else matrix, replace(config, seed=r + 1), n_bins,
-                                               randomness.child("audit-canary", endpoint, label, included, r), released_n=released_n)  # fmt: skip
-                scores[included].append(-float(patient_losses(model, probe)[0]))
+                draws = randomness.child("audit-canary", endpoint, label, included, r)
+                config = replace(base, strategy="fedavg", epsilon=epsilon, seed=int(draws.numpy("init").integers(2**31 - 1)))
+                model, accounted = train_local(with_canary if included else matrix, config, n_bins, draws, released_n=released_n,
+                                               releases=mechanisms)  # fmt: skip
+                scores[included].append(canary_score(model, x))
         bound = canary_bound(np.array(scores[True]), np.array(scores[False]), delta=delta, confidence=audit.confidence,
                              rng=randomness.numpy("audit-canary-split", endpoint, label))  # fmt: skip
-        base_row = {"disease": disease, "endpoint": endpoint, "site": site_id, "model": "local", "epsilon": label, "test": "canary",
-                    "confidence": audit.confidence, "members": audit.canary_runs, "non_members": audit.canary_runs}  # fmt: skip
-        note = f"{audit.canary_runs} runs with the canary and {audit.canary_runs} without; threshold chosen on half of each, errors counted on the other half"
-        rows.append({**base_row, "metric": "epsilon_lower_bound", "value": bound["epsilon_lower_bound"], "ci_low": math.nan, "ci_high": math.nan,
-                     "note": note})  # fmt: skip
         half = audit.canary_runs // 2  # errors are counted on the held-out halves
         detectable = epsilon_lower_bound(false_positives=0, negatives=audit.canary_runs - half, false_negatives=0,
                                          positives=audit.canary_runs - half, delta=delta, confidence=audit.confidence)  # fmt: skip
+        base_row = {"disease": disease, "endpoint": endpoint, "site": site_id, "model": "local", "epsilon": label, "test": "canary",
+                    "confidence": audit.confidence, "members": audit.canary_runs, "non_members": audit.canary_runs}  # fmt: skip
+        note = f"{audit.canary_runs} runs with the canary and {audit.canary_runs} without; threshold chosen on half of each, errors counted on the other half"
+        if detectable <= epsilon:
+            note += f"; inconclusive as a check of epsilon {label}: even no error would show at most {detectable:.2f}"
+        rows.append({**base_row, "metric": "epsilon_lower_bound", "value": bound["epsilon_lower_bound"], "ci_low": math.nan, "ci_high": math.nan,
+                     "note": note})  # fmt: skip
         rows.append({**base_row, "metric": "epsilon_detectable", "value": detectable, "ci_low": math.nan, "ci_high": math.nan,
                      "note": "the largest lower bound this many runs can show (no error on the held-out halves)"})  # fmt: skip
         rows.append({**base_row, "metric": "epsilon_accounted", "value": accounted, "ci_low": math.nan, "ci_high": math.nan,
-                     "note": "the run's accountant (Opacus RDP) over its DP-SGD steps"})  # fmt: skip
+                     "note": "the run's accountant (Opacus RDP): the site's preprocessing releases and its DP-SGD steps"})  # fmt: skip
         rows.append({**base_row, "metric": "epsilon_claimed", "value": epsilon, "ci_low": math.nan, "ci_high": math.nan, "note": "the grid's target"})
     return pd.DataFrame(rows, columns=AUDIT_COLUMNS)
