@@ -38,6 +38,7 @@ from fedheme.evaluation.metrics import (
     metric_value,
     weighted_auroc,
 )
+from fedheme.evaluation.site import grouped_runs
 from fedheme.evaluation.tables import CALIBRATION_COLUMNS, DIGITS, METRIC_COLUMNS
 from fedheme.federated.config import DesignSettings
 from fedheme.federated.design import design_matrix
@@ -132,12 +133,8 @@ def evaluate_marrow_site(bundle: dict, patients: pd.DataFrame, *, design_setting
     outcome = SiteOutcome(np.zeros(len(label)), high)
     outcome.draw(settings, randomness.numpy("bootstrap", endpoint, fold, settings.seed))
     base = {"disease": disease, "endpoint": endpoint, "design": design, "test_site": site_id, "n": len(label), "events": int(high.sum())}
-    results, calibration, predictions, grouped = [], [], [], {}
-    for run in bundle["runs"]:
-        if run["strategy"] == "local" and design == "within" and run["trained_on"] != site_id:
-            continue  # within a site, local-only means the site's own model
-        grouped.setdefault((run["strategy"], run["epsilon"], run["seed"]), []).append(run)
-    for (strategy, epsilon, seed), runs in grouped.items():
+    results, calibration, predictions = [], [], []
+    for (strategy, epsilon, seed), runs in grouped_runs(bundle, design=design, site_id=site_id).items():
         per_model = []
         for run in runs:
             with torch.no_grad():

@@ -67,6 +67,18 @@ def survival_function(model, x: np.ndarray, bin_edges: list[float], horizon: flo
     return evaluate
 
 
+def grouped_runs(bundle: dict, *, design: str, site_id: str) -> dict[tuple, list[dict]]:
+    """A bundle's runs by (strategy, epsilon, seed), as a test site evaluates them: several
+    runs under one key are the local-only models of the training sites (their metrics are
+    averaged); in the ``within`` design a site's local-only model is its own alone."""
+    grouped: dict[tuple, list] = {}
+    for run in bundle["runs"]:
+        if run["strategy"] == "local" and design == "within" and run["trained_on"] != site_id:
+            continue  # within a site, local-only means the site's own model
+        grouped.setdefault((run["strategy"], run["epsilon"], run["seed"]), []).append(run)
+    return grouped
+
+
 @dataclass
 class SiteEvaluation:
     """What one test site writes: metrics, calibration groups and life tables (shared)
@@ -132,12 +144,7 @@ def evaluate_site(site: SiteInputs) -> SiteEvaluation:
     results: list[tuple[dict, list[MetricValue]]] = []
     calibration, predictions, life_tables = [], [], []
     matrices = {mode: design_matrix(rows, design_settings, stats, endpoint) for mode, stats in bundle["stats"].items()}
-    grouped: dict[tuple, list] = {}
-    for run in bundle["runs"]:
-        if run["strategy"] == "local" and design == "within" and run["trained_on"] != site_id:
-            continue  # within a site, local-only means the site's own model
-        grouped.setdefault((run["strategy"], run["epsilon"], run["seed"]), []).append(run)
-    for (strategy, epsilon, seed), runs in grouped.items():
+    for (strategy, epsilon, seed), runs in grouped_runs(bundle, design=design, site_id=site_id).items():
         per_model = []
         for run in runs:
             stats, x = bundle["stats"][run["mode"]], matrices[run["mode"]].x
