@@ -129,6 +129,7 @@ MODULES: dict[str, str] = {
     "fedheme.diagnosis.fhir": SITE,  # a site's patient-level FHIR export, written to its private folder
     "fedheme.diagnosis.marrow": SHARED,  # the classifier's public settings and the rule
     "fedheme.diagnosis.marrow_evaluation": SITE,
+    "fedheme.diagnosis.clinic": SITE,  # a clinician's own patients
     "fedheme.diagnosis.marrow_pooling": CROSS,
     "fedheme.audit": SHARED,  # docstring only
     "fedheme.audit.attacks": SHARED,  # statistics of scores (the site computes them)

@@ -3,6 +3,7 @@
     fedheme validate-site EXPORT --dialect NAME [--variants FILE] [-o HARMONISED.parquet]
     fedheme score ipssm|ipssr|iss|riss|r2iss INPUT -o OUTPUT.tsv
     fedheme hsct PATIENT_FILE --model BUNDLE -o OUTPUT.tsv [--strategy S] [--epsilon E]
+    fedheme blasts PATIENT_FILE --model BUNDLE -o OUTPUT.tsv [--strategy S] [--epsilon E]
     fedheme classify who2022|icc INPUT -o OUTPUT.tsv
     fedheme export-fhir SITE_DIR [-o BUNDLE.json]
     fedheme dialects
@@ -77,6 +78,23 @@ def _hsct(args: argparse.Namespace) -> int:
     done = table["note"].eq("").sum()
     print(f"{args.output}: expected RMST with and without transplant for {done} of {len(table)} patients "
           f"({table['model'].iloc[0]}, {table['runs'].iloc[0]} runs)")  # fmt: skip
+    print(STATEMENT)
+    return 0
+
+
+def _blasts(args: argparse.Namespace) -> int:
+    from fedheme.data.issues import ExportValidationError
+    from fedheme.diagnosis.clinic import STATEMENT, blasts_file
+
+    try:
+        table = blasts_file(args.input, args.model, args.output, strategy=args.strategy, epsilon=args.epsilon, max_errors=args.max_errors)
+    except ExportValidationError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError) as err:
+        print(f"fedheme blasts: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.output}: marrow blast category for {len(table)} patients ({table['model'].iloc[0]}, {table['runs'].iloc[0]} runs)")
     print(STATEMENT)
     return 0
 
@@ -168,6 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epsilon", help="its epsilon as labelled in the bundle ('3', 'inf'; default: the smallest)")
     p.add_argument("--max-errors", type=int, default=50)
     p.set_defaults(func=_hsct)
+
+    p = sub.add_parser("blasts", help="the marrow blast category from blood, for each patient of a file")
+    p.add_argument("input", help="patient file (TSV, CSV or parquet) with harmonised column names; age, Hb, platelets, peripheral blasts required")
+    p.add_argument("--model", required=True, help="a marrow-blast classifier bundle (results/mds/training/marrow_blasts/all/models.pt)")
+    p.add_argument("-o", "--output", required=True, help="TSV to write: one row per patient")
+    p.add_argument("--strategy", default="fedavg", help="which model of the bundle (default fedavg; pooled, sklearn)")
+    p.add_argument("--epsilon", help="its epsilon as labelled in the bundle ('3', 'inf'; default: the smallest)")
+    p.add_argument("--max-errors", type=int, default=50)
+    p.set_defaults(func=_blasts)
 
     p = sub.add_parser("classify", help="WHO 2022 or ICC 2022 classification of every patient of a cohort file")
     p.add_argument("system", choices=["who2022", "icc"])

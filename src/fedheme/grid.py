@@ -136,11 +136,11 @@ def diagnosis_training(config: dict, disease: str) -> dict:
 
 
 def diagnosis_folds(config: dict, disease: str, sites: list[str]) -> list[str]:
-    """The classifier's folds: the evaluation designs' (loso per held-out site, within),
-    when the disease has the study."""
+    """The classifier's folds: the evaluation designs' (loso per held-out site, within), and
+    ``all`` (every site: the model ``fedheme blasts`` serves), when the disease has the study."""
     if diagnosis_of(config, disease) is None:
         return []
-    return study_folds(config, disease, sites)
+    return study_folds(config, disease, sites) + ["all"]
 
 
 def study_training(config: dict, disease: str, endpoint: str) -> dict:

@@ -256,3 +256,58 @@ def test_the_test_site_scores_every_model_and_the_rule_on_the_same_patients(trai
     with torch.no_grad():  # a bundle's run loads as the softmax network it was trained as
         p = bundle_model(bundle, bundle["runs"][0]).probabilities(torch.zeros(2, bundle["n_features"]))
     assert torch.allclose(p.sum(dim=1), torch.ones(2))
+
+
+@pytest.fixture(scope="module")
+def blasts_bundle(trained, tmp_path_factory):
+    """The trained fold saved as the train job saves it (with the classifier's config)."""
+    from fedheme.models.bundle import save_bundle
+
+    _, bundle, _ = trained
+    path = tmp_path_factory.mktemp("bundle") / "models.pt"
+    save_bundle(path, {**bundle, "diagnosis": STUDY})
+    return path
+
+
+def test_blasts_command_on_a_clinician_file(blasts_bundle, marrow_sites, tmp_path, capsys):
+    from fedheme.cli import main
+
+    patients = next(iter(marrow_sites.values())).iloc[:20].drop(columns=["bm_blast_pct", "true_p_high", "mut_RUNX1"])
+    source = tmp_path / "patients.parquet"
+    patients.to_parquet(source)
+    out = tmp_path / "blasts.tsv"
+    assert main(["blasts", str(source), "--model", str(blasts_bundle), "-o", str(out), "--epsilon", "3"]) == 0
+    assert "not a marrow examination" in capsys.readouterr().out
+    table = pd.read_csv(out, sep="\t")
+    assert len(table) == 20 and (table["runs"] == 1).all() and set(table["model"]) == {"fedavg, epsilon 3"}
+    p = table[["p_<5%", "p_5-<10%", "p_>=10%"]].to_numpy()
+    assert np.allclose(p.sum(axis=1), 1.0, atol=2e-3)
+    assert np.allclose(table["p_ge5"], p[:, 1:].sum(axis=1), atol=2e-3)
+    assert (table["p_ge5_low"] <= table["p_ge5"]).all() and (table["p_ge5"] <= table["p_ge5_high"]).all()
+    assert table["note"].str.contains("mut_RUNX1").all()  # a gene the file lacks: imputed, and said
+    assert (table["most_probable"] == np.array(["<5%", "5-<10%", ">=10%"])[p.argmax(axis=1)]).all()
+    assert main(["blasts", str(source), "--model", str(blasts_bundle), "-o", str(out), "--strategy", "sklearn"]) == 0
+    assert set(pd.read_csv(out, sep="\t")["model"]) == {"sklearn, epsilon inf"}
+
+
+def test_blasts_command_rejects_bad_input_and_other_bundles(blasts_bundle, marrow_sites, tmp_path, capsys):
+    from fedheme.cli import main
+
+    frame = next(iter(marrow_sites.values())).iloc[:5].drop(columns=["pb_blast_pct"]).copy()
+    frame["hb_g_dl"] = frame["hb_g_dl"].astype(float)
+    frame.iloc[2, frame.columns.get_loc("hb_g_dl")] = -1.0
+    source = tmp_path / "patients.csv"
+    frame.to_csv(source, index=False)
+    out = tmp_path / "blasts.tsv"
+    assert main(["blasts", str(source), "--model", str(blasts_bundle), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"{source}, line 1, column 'pb_blast_pct': required column is missing" in err
+    assert f"{source}, line 4, column 'hb_g_dl'" in err
+    assert not out.exists()
+    good = tmp_path / "good.parquet"
+    next(iter(marrow_sites.values())).iloc[:5].to_parquet(good)
+    prognostic = tmp_path / "prognostic.pt"
+    torch.save({"runs": [], "task": "hazard"}, prognostic)
+    assert main(["blasts", str(good), "--model", str(prognostic), "-o", str(out)]) == 2
+    assert "not a marrow-blast classifier bundle" in capsys.readouterr().err
+    assert not out.exists()

@@ -45,8 +45,8 @@ def test_dry_run_of_the_paper_grid_plans_every_fold_and_test_site(tmp_path):
     counts = {line.split()[0]: int(line.split()[1]) for line in result.stdout.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
     # MDS: 3 endpoints (OS and LFS censored at transplant, raw OS) x (8 + 1) folds, and the
     # transplant study's 8 loso folds and 'all'; MM: 2 x (5 + 1); SCD: 1 x (5 + 1)
-    # and the marrow-blast classifier's 8 loso folds and within
-    assert counts["train_fold"] == 27 + 9 + 9 + 12 + 6, counts
+    # and the marrow-blast classifier's 8 loso folds, within and 'all'
+    assert counts["train_fold"] == 27 + 9 + 10 + 12 + 6, counts
     assert counts["evaluate_site"] == 3 * (8 + 8) + 2 * (5 + 5) + (5 + 5), counts
     assert counts["evaluate_transplant_site"] == 8 and counts["site_transplant_release"] == 8, counts
     assert counts["metrics_table"] == 1 and counts["transplant_tables"] == 1

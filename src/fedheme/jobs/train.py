@@ -153,6 +153,8 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
         mismatch = [(r.run, r.site) for r in ran.itertuples() if charged.get((r.run, r.site)) != r.noise_multiplier]
         if mismatch:
             raise RuntimeError(f"{fold}: the runs differ from the charged plan at {mismatch}")
+    if diagnosis is not None:  # what a clinician's tool needs: the classifier's features and cut points
+        bundle["diagnosis"] = diagnosis
     if transplant is not None:  # what a clinician's tool needs: the policies compared, a patient's features
         bundle["treatment"]["delay_years"] = transplant.get("delay_years")
         bundle["design"] = {"kind": disease.get("kind", "iwgpm"), "features": disease["features"], "endpoints": list(disease["endpoints"]),

@@ -42,3 +42,28 @@ def bundle_model(bundle: dict, run: dict) -> LogisticHazardNet | SoftmaxNet | Co
                               task=bundle.get("task", "hazard"))  # fmt: skip
     model.load_state_dict(run["weights"])
     return model.eval()
+
+
+def read_bundle(path: str | Path) -> dict:
+    """:func:`load_bundle` for a file a user names: a file that is not a bundle is a
+    ValueError naming it (torch raises several kinds), a missing one FileNotFoundError."""
+    try:
+        return load_bundle(path)
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise ValueError(f"{path}: cannot read the model bundle ({type(err).__name__})") from err
+
+
+def choose_runs(bundle: dict, strategy: str, epsilon: str | None) -> tuple[str, list[dict]]:
+    """The runs of ``strategy`` at ``epsilon`` (default: the smallest finite epsilon, else
+    inf), one per seed; library references without the network's parameters left out."""
+    runs = [r for r in bundle["runs"] if r["strategy"] == strategy and r.get("kind") != "cox_tv"]
+    if not runs:
+        raise ValueError(f"the bundle has no {strategy!r} model; it has {sorted({r['strategy'] for r in bundle['runs']})}")
+    labels = sorted({str(r["epsilon"]) for r in runs}, key=lambda e: float(e))
+    chosen = epsilon if epsilon is not None else labels[0]
+    picked = [r for r in runs if str(r["epsilon"]) == chosen]
+    if not picked:
+        raise ValueError(f"the bundle's {strategy} models have epsilon {labels}, not {chosen!r}")
+    return chosen, picked

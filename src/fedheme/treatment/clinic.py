@@ -26,25 +26,12 @@ STATEMENT = ("Observational evidence from registry-like data, not a randomised t
              "(fitness, donor, comorbidity) is only partly adjusted for. Use beside clinical judgement, not instead of it.")  # fmt: skip
 
 
-def choose_runs(bundle: dict, strategy: str, epsilon: str | None) -> tuple[str, list[dict]]:
-    """The runs of ``strategy`` at ``epsilon`` (default: the smallest finite epsilon, else inf)."""
-    runs = [r for r in bundle["runs"] if r["strategy"] == strategy and r.get("kind") != "cox_tv"]
-    if not runs:
-        raise ValueError(f"the bundle has no {strategy!r} model; it has {sorted({r['strategy'] for r in bundle['runs']})}")
-    labels = sorted({str(r["epsilon"]) for r in runs}, key=lambda e: float(e))
-    chosen = epsilon if epsilon is not None else labels[0]
-    picked = [r for r in runs if str(r["epsilon"]) == chosen]
-    if not picked:
-        raise ValueError(f"the bundle's {strategy} models have epsilon {labels}, not {chosen!r}")
-    return chosen, picked
-
-
 def hsct_table(frame: pd.DataFrame, bundle: dict, *, strategy: str = "fedavg", epsilon: str | None = None) -> pd.DataFrame:
     """One row per patient: IPSS-M, then per restriction time the mean RMST over the runs
     under each policy and the gain against no transplant with its run range."""
     from fedheme.federated.config import DesignSettings
     from fedheme.federated.design import feature_matrix
-    from fedheme.models.bundle import bundle_model
+    from fedheme.models.bundle import bundle_model, choose_runs
     from fedheme.scores.mds import ipssm
     from fedheme.treatment.cohort import modifier_matrix
     from fedheme.treatment.decision import NEVER, policy_rmst
@@ -93,16 +80,11 @@ def hsct_file(input_path: str | Path, model_path: str | Path, output_path: str |
         fedheme.data.issues.ExportValidationError: the file's problems, by line and column.
         ValueError: a bundle without a transplant model, or without the chosen model.
     """
-    from fedheme.models.bundle import load_bundle
+    from fedheme.models.bundle import read_bundle
     from fedheme.scores.inputs import read_score_input
 
     frame = read_score_input(input_path, "ipssm", max_errors, require=("age",))
-    try:
-        bundle = load_bundle(model_path)
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # torch raises several kinds for a file that is not a bundle
-        raise ValueError(f"{model_path}: cannot read the model bundle ({type(err).__name__})") from err
+    bundle = read_bundle(model_path)
     if "treatment" not in bundle or "design" not in bundle:
         raise ValueError(f"{model_path}: not a transplant model bundle (results/<disease>/training/hsct/<fold>/models.pt)")
     table = hsct_table(frame.reset_index(drop=True), bundle, strategy=strategy, epsilon=epsilon)
