@@ -208,7 +208,7 @@ def diagnosis_diseases():
 
 
 def diagnosis_folds(disease):
-    """The classifier's folds (loso per held-out site, within)."""
+    """The classifier's folds (loso per held-out site, within, and 'all')."""
     return grid.diagnosis_folds(config, disease, sites_of(disease))
 
 
@@ -402,7 +402,12 @@ def _check_audit():
     audit = config["privacy"].get("audit")
     if not audit:
         return
-    problems = [
+    problems = []
+    if "within" not in config["evaluation"]["designs"]:
+        problems.append(
+            "privacy.audit: needs evaluation.designs to hold 'within' (its members are the training split)"
+        )
+    problems += [
         f"privacy.audit.diseases: {d!r} is not a disease of the site sheet"
         for d in audit["diseases"]
         if d not in DISEASES
