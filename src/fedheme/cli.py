@@ -63,40 +63,36 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hsct(args: argparse.Namespace) -> int:
+def _model_command(args: argparse.Namespace, name: str, predict, statement: str, what) -> int:
+    """A clinician's command under a model bundle (``fedheme hsct``, ``fedheme blasts``):
+    ``predict`` checks the file, predicts and writes; exit 1 on an invalid file (its problems
+    by line and column), 2 on a bundle that does not fit; ``what(table)`` says what was done."""
     from fedheme.data.issues import ExportValidationError
-    from fedheme.treatment.clinic import STATEMENT, hsct_file
 
     try:
-        table = hsct_file(args.input, args.model, args.output, strategy=args.strategy, epsilon=args.epsilon, max_errors=args.max_errors)
+        table = predict(args.input, args.model, args.output, strategy=args.strategy, epsilon=args.epsilon, max_errors=args.max_errors)
     except ExportValidationError as err:
         print(str(err), file=sys.stderr)
         return 1
     except (ValueError, FileNotFoundError) as err:
-        print(f"fedheme hsct: {err}", file=sys.stderr)
+        print(f"fedheme {name}: {err}", file=sys.stderr)
         return 2
-    done = table["note"].eq("").sum()
-    print(f"{args.output}: expected RMST with and without transplant for {done} of {len(table)} patients "
-          f"({table['model'].iloc[0]}, {table['runs'].iloc[0]} runs)")  # fmt: skip
-    print(STATEMENT)
+    print(f"{args.output}: {what(table)} ({table['model'].iloc[0]}, {table['runs'].iloc[0]} runs)")
+    print(statement)
     return 0
+
+
+def _hsct(args: argparse.Namespace) -> int:
+    from fedheme.treatment.clinic import STATEMENT, hsct_file
+
+    return _model_command(args, "hsct", hsct_file, STATEMENT,
+                          lambda t: f"expected RMST with and without transplant for {t['note'].eq('').sum()} of {len(t)} patients")  # fmt: skip
 
 
 def _blasts(args: argparse.Namespace) -> int:
-    from fedheme.data.issues import ExportValidationError
     from fedheme.diagnosis.clinic import STATEMENT, blasts_file
 
-    try:
-        table = blasts_file(args.input, args.model, args.output, strategy=args.strategy, epsilon=args.epsilon, max_errors=args.max_errors)
-    except ExportValidationError as err:
-        print(str(err), file=sys.stderr)
-        return 1
-    except (ValueError, FileNotFoundError) as err:
-        print(f"fedheme blasts: {err}", file=sys.stderr)
-        return 2
-    print(f"{args.output}: marrow blast category for {len(table)} patients ({table['model'].iloc[0]}, {table['runs'].iloc[0]} runs)")
-    print(STATEMENT)
-    return 0
+    return _model_command(args, "blasts", blasts_file, STATEMENT, lambda t: f"marrow blast category for {len(t)} patients")
 
 
 def _classify(args: argparse.Namespace) -> int:

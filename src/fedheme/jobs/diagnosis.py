@@ -56,9 +56,10 @@ def evaluate_marrow_site_job(*, models: dict, patients, disease_name: str, diagn
     settings = EvaluationSettings.from_config(evaluation, privacy["min_cell_count"])
     if not models:
         raise ValueError(f"site {site_id} tests no fold of the marrow-blast classifier")
+    features = design_settings(diagnosis, training)
     metrics, calibration, predictions = [], [], []
     for fold, path in sorted(models.items()):
-        m, c, p = evaluate_marrow_site(load_bundle(path), rows, design_settings=design_settings(diagnosis, training), settings=settings,
+        m, c, p = evaluate_marrow_site(load_bundle(path), rows, design_settings=features, settings=settings,
                                        disease=disease_name, site_id=site_id, randomness=randomness, declared=declared)  # fmt: skip
         metrics.append(m), calibration.append(c), predictions.append(p.assign(fold=fold))
     write_tsv(out_metrics, pd.concat(metrics, ignore_index=True))
