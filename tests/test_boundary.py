@@ -163,6 +163,16 @@ MODULES: dict[str, str] = {
     "fedheme.privacy.randomness": SITE,  # reads the site's secret key in its private folder
     "fedheme.privacy.budget": SITE,  # the site's study-wide accountant, in its private folder
     "fedheme.privacy.plan": SHARED,  # the study's mechanisms, from public config alone
+    # networked federation (Flower): a hospital's node reads its site's rows; the
+    # coordinator sees what the nodes send
+    "fedheme.network": SHARED,  # lazy exports only
+    "fedheme.network.study": SHARED,  # what a run is, from public config
+    "fedheme.network.messages": SHARED,  # the message format
+    "fedheme.network.processes": SHARED,  # starting and stopping Flower's processes
+    "fedheme.network.node": SITE,
+    "fedheme.network.client_app": SITE,
+    "fedheme.network.coordinator": CROSS,
+    "fedheme.network.server_app": CROSS,
     # figures and tables of the paper, from released files only
     "fedheme.report": CROSS,
     "fedheme.report.catalogue": CROSS,
@@ -193,8 +203,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.overview.site_overview_job": CROSS,
     "fedheme.jobs.overview.heterogeneity_figure_job": CROSS,
     "fedheme.jobs.overview._released_aggregates": CROSS,
-    "fedheme.jobs.train._design_settings": SHARED,  # public config: features and outcomes
-    "fedheme.jobs.train._releases": SITE,
+    "fedheme.jobs.train.site_releases": SITE,
     "fedheme.jobs.train.training_releases_job": SITE,
     "fedheme.jobs.train.training_release_job": SITE,
     "fedheme.jobs.train.train_fold_job": SIMFED,

@@ -6,6 +6,8 @@
     fedheme blasts PATIENT_FILE --model BUNDLE -o OUTPUT.tsv [--strategy S] [--epsilon E]
     fedheme classify who2022|icc INPUT -o OUTPUT.tsv
     fedheme export-fhir SITE_DIR [-o BUNDLE.json]
+    fedheme node --site SITE.toml --superlink HOST:PORT (--root-certificates CA.pem | --insecure)
+    fedheme coordinate --config RUN.toml
     fedheme dialects
     fedheme data-dictionary [-o FILE]
 
@@ -155,6 +157,75 @@ def _data_dictionary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _node(args: argparse.Namespace) -> int:
+    """A hospital's Flower SuperNode for its site (this process becomes the SuperNode)."""
+    import os
+    from pathlib import Path
+
+    from fedheme.network.node import NodeError, NodeSettings, SiteNode
+    from fedheme.network.processes import supernode_command
+
+    if args.root_certificates is None and not args.insecure:
+        print("fedheme node: give --root-certificates (TLS) or --insecure (this machine's loopback only)", file=sys.stderr)
+        return 2
+    try:
+        settings = NodeSettings.read(args.site)
+        SiteNode(settings)  # its own study config must load and hold its disease
+        command = supernode_command(args.superlink, site_config=Path(args.site), port=args.port,
+                                    root_certificates=args.root_certificates, auth_key=args.auth_key)  # fmt: skip
+    except (NodeError, ValueError, OSError) as err:
+        print(f"fedheme node: {err}", file=sys.stderr)
+        return 1
+    print(f"fedheme node: site {settings.site} ({settings.disease}) joins {args.superlink}; data {settings.data}", flush=True)
+    # Flower's own files (installed app packages) stay in the node's state folder
+    os.execve(command[0], command, {**os.environ, "FLWR_HOME": str(settings.state / "flower")})
+    return 0  # not reached
+
+
+def _coordinate(args: argparse.Namespace) -> int:
+    """The coordinator: a SuperLink (unless one runs already) and the runs of a run file."""
+    import time
+    from contextlib import nullcontext
+    from pathlib import Path
+
+    from fedheme.network.coordinator import CoordinationError, CoordinatorSettings
+    from fedheme.network.processes import Federation, Tls, flwr_run, write_connection
+
+    try:
+        settings = CoordinatorSettings.read(args.config)
+        network = settings.network
+        address = str(network.get("superlink", "127.0.0.1:9091"))
+        here = Path(args.config).resolve().parent
+        tls = None
+        if "ca" in network:
+            tls = Tls(here / network["ca"], here / network["certfile"], here / network["keyfile"])
+        elif not network.get("insecure", False):
+            raise CoordinationError(f"{args.config}: [network] needs ca, certfile and keyfile (TLS) or insecure = true (loopback only)")
+        home = settings.out / "flower"
+        write_connection(home, "fedheme", address, root_certificates=None if tls is None else tls.ca)
+        superlink = Federation(address, home, tls, node_auth=bool(network.get("node_auth", False)))
+    except (CoordinationError, ValueError, KeyError, OSError) as err:
+        print(f"fedheme coordinate: {err}", file=sys.stderr)
+        return 1
+    import signal
+
+    # stopped by its PID (SIGTERM), the coordinator still stops its SuperLink on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    bundle = settings.out / "models.pt"
+    started = time.time()
+    log = home / "run.log"
+    with superlink if network.get("start_superlink", True) else nullcontext():
+        print(f"fedheme coordinate: SuperLink on {address}; waiting for the nodes of {list(settings.sites)}; log {log}", flush=True)
+        code = flwr_run(home, "fedheme", args.config, log=log)
+    if code != 0 or not bundle.exists() or bundle.stat().st_mtime < started:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        print(f"fedheme coordinate: the run did not finish (flwr run exit {code}); last lines of {log}:\n{tail}", file=sys.stderr)
+        return 1
+    print(f"fedheme coordinate: {len(settings.runs)} run(s) of {settings.runs[0].fold} trained over {len(settings.sites)} nodes: "
+          f"{bundle}, {settings.out / 'ledger.tsv'}, {settings.out / 'rounds.tsv'}")  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedheme", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,6 +274,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("site_dir", help="the site's private folder (results/mds/sites/SITE/private) or the site folder above it")
     p.add_argument("-o", "--output", help="JSON file to write (default: fhir_bundle.json in the site's private folder)")
     p.set_defaults(func=_export_fhir)
+
+    p = sub.add_parser("node", help="join a networked federation as a hospital: a Flower SuperNode for one site")
+    p.add_argument("--site", required=True, help="the node's settings (TOML: site, disease, data, state, study_config)")
+    p.add_argument("--superlink", required=True, help="the coordinator's SuperLink, HOST:PORT")
+    p.add_argument("--root-certificates", help="the federation's CA certificate (PEM): TLS to the SuperLink")
+    p.add_argument("--insecure", action="store_true", help="no TLS: only with a SuperLink on this machine's loopback")
+    p.add_argument("--auth-key", help="the node's private key (node authentication; its public key registered by the coordinator)")
+    p.add_argument("--port", type=int, default=9094, help="the SuperNode's local Runtime API port (default 9094)")
+    p.set_defaults(func=_node)
+
+    p = sub.add_parser("coordinate", help="coordinate a networked federation: SuperLink and the runs of a run file")
+    p.add_argument("--config", required=True, help="the run file (TOML: [[run]], sites, study_config, out, [network])")
+    p.set_defaults(func=_coordinate)
 
     p = sub.add_parser("dialects", help="list the built-in export dialects")
     p.set_defaults(func=_dialects)

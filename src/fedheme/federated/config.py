@@ -187,3 +187,14 @@ class DesignSettings:
     @property
     def histogram_sensitivity(self) -> float:
         return math.sqrt(len(self.survival_endpoints))
+
+
+def study_settings(disease: dict, training: dict, diagnosis: dict | None = None) -> DesignSettings:
+    """The features and outcomes a study trains on: the disease's (its config block and
+    training block), or with ``diagnosis`` (config ``diagnosis.marrow_blasts``) the
+    marrow-blast classifier's (:func:`fedheme.diagnosis.marrow.design_settings`)."""
+    if diagnosis is None:
+        return DesignSettings.from_config(disease, training)
+    from fedheme.diagnosis.marrow import design_settings
+
+    return design_settings(diagnosis, training)

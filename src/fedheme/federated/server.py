@@ -103,33 +103,82 @@ def run_federated(
     checkpoint: str | Path | None = None,
     stop_after: int | None = None,
 ) -> ServerState:
-    """Train ``config.rounds`` rounds; resume from ``checkpoint`` when it exists. The run's
-    model is :meth:`ServerState.released_weights` (the tail average with ``average_last``).
+    """Train ``config.rounds`` rounds with the clients in this process; resume from
+    ``checkpoint`` when it exists. The run's model is :meth:`ServerState.released_weights`
+    (the tail average with ``average_last``).
 
     Args:
         clients: the participating sites.
         site_n: each site's released patient count (weights of the average).
-        checkpoint: file written after every round (atomically).
+        checkpoint: file written after every round (atomically), with the clients'
+            accountants (each site keeps its own in a networked run).
         stop_after: end after this round (for tests of kill-and-resume).
     """
     fingerprint = run_fingerprint(clients, config, n_features, n_bins, site_n)
     initial = build_network(config.model, n_features, n_bins, config.seed, n_treatment=clients[0].n_treatment, task=clients[0].task)
-    state = ServerState(0, initial.state_dict(), fingerprint)
+    by_site = {c.site_id: c for c in clients}
+
+    def train_round(sites: list[str], weights: dict, round_index: int) -> list[tuple[dict, float]]:
+        return [by_site[s].train(weights, round_index) for s in sites]
+
+    def resumed(state: ServerState) -> None:
+        for client in clients:
+            client.accountant.history = [tuple(h) for h in state.accountants[client.site_id]]
+
+    def finished(state: ServerState) -> None:
+        state.accountants = {c.site_id: list(c.accountant.history) for c in clients}
+
+    return run_rounds(list(by_site), config, initial.state_dict(), site_n, train_round, fingerprint=fingerprint,
+                      checkpoint=checkpoint, stop_after=stop_after, on_resume=resumed, on_round=finished)  # fmt: skip
+
+
+def present_sites(sites: list[str], config: TrainConfig, round_index: int) -> list[str]:
+    """The sites taking part in a round: each drops out with probability
+    ``config.dropout``, drawn from the run's public seed (at least one site stays)."""
+    rng = np.random.default_rng(derived_seed(config.seed, round_index, "dropout"))
+    return [s for s in sites if rng.random() >= config.dropout] or [sites[int(rng.integers(len(sites)))]]
+
+
+def run_rounds(
+    sites: list[str],
+    config: TrainConfig,
+    initial: dict,
+    site_n: dict[str, float],
+    train_round,
+    *,
+    fingerprint: str,
+    checkpoint: str | Path | None = None,
+    stop_after: int | None = None,
+    on_resume=None,
+    on_round=None,
+) -> ServerState:
+    """The coordinator's rounds, whatever carries the messages (this process or a network).
+
+    Args:
+        sites: the participating sites, in a fixed order (the order of the weighted sum).
+        initial: the global model's initial weights (name -> tensor).
+        site_n: each site's released patient count (weights of the average).
+        train_round: ``(sites, weights, round) -> [(new weights, mean loss), ...]``, one
+            pair per site in ``sites``: the present sites' local training from ``weights``.
+        fingerprint: identifies the run; a checkpoint of another run is ignored.
+        checkpoint: file written after every round (atomically); resumed when it exists.
+        stop_after: end after this round (for tests of kill-and-resume).
+        on_resume, on_round: called with the state after resuming a checkpoint and after
+            each round, before it is checkpointed.
+    """
+    state = ServerState(0, initial, fingerprint)
     if checkpoint is not None and Path(checkpoint).exists():
         saved = torch.load(checkpoint, weights_only=False)
         # resume only the same run: a checkpoint of other settings or data is ignored
         if getattr(saved, "fingerprint", None) == fingerprint:
             state = saved
-            for client in clients:
-                client.accountant.history = [tuple(h) for h in state.accountants[client.site_id]]
+            if on_resume is not None:
+                on_resume(state)
     for round_index in range(state.round + 1, config.rounds + 1):
-        rng = np.random.default_rng(derived_seed(config.seed, round_index, "dropout"))
-        present = [c for c in clients if rng.random() >= config.dropout] or [clients[int(rng.integers(len(clients)))]]
-        updates, losses = [], []
-        for client in present:
-            new_weights, loss = client.train(state.weights, round_index)
-            updates.append(({k: new_weights[k] for k in state.weights}, site_n[client.site_id]))
-            losses.append(loss)
+        present = present_sites(sites, config, round_index)
+        results = train_round(present, state.weights, round_index)
+        updates = [({k: w[k] for k in state.weights}, site_n[s]) for s, (w, _) in zip(present, results)]
+        losses = [loss for _, loss in results]
         delta = _aggregate(updates, state.weights)
         before = {k: v.clone() for k, v in state.weights.items()}
         if config.strategy == "fedadam":
@@ -145,7 +194,8 @@ def run_federated(
         if round_index > config.rounds - config.average_rounds:
             state.averaged = {k: state.averaged.get(k, 0.0) + v for k, v in state.weights.items()}
             state.n_averaged += 1
-        state.accountants = {c.site_id: list(c.accountant.history) for c in clients}
+        if on_round is not None:
+            on_round(state)
         # the global model's change: post-processing of the sites' (DP) updates; the sites'
         # training loss is an exact function of their patients, so only runs without DP log it
         norm = float(torch.sqrt(sum(((state.weights[k] - before[k]) ** 2).sum() for k in state.weights)))

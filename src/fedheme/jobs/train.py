@@ -12,23 +12,12 @@ import pandas as pd
 from fedheme.io import read_json, write_json, write_tsv
 
 
-def _design_settings(disease: dict, training: dict, diagnosis: dict | None):
-    """The features and outcomes a training release or job works with: the disease's, or
-    the marrow-blast classifier's (:func:`fedheme.diagnosis.marrow.design_settings`)."""
-    from fedheme.federated.config import DesignSettings
-
-    if diagnosis is None:
-        return DesignSettings.from_config(disease, training)
-    from fedheme.diagnosis.marrow import design_settings
-
-    return design_settings(diagnosis, training)
-
-
-def _releases(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, modes: list[str],
+def site_releases(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, modes: list[str],
               seed: int, privacy: dict, diagnosis: dict | None) -> dict[str, dict]:  # fmt: skip
     """Each mode's release of one site's ``subset`` (see :func:`training_releases_job`); in
     ``deployment`` mode every mode is charged at once first (over budget: nothing is made)."""
     from fedheme.data.splits import subset_rows
+    from fedheme.federated.config import study_settings
     from fedheme.federated.releases import training_release
     from fedheme.grid import DIAGNOSIS, release_name
     from fedheme.privacy.budget import site_accountant
@@ -36,7 +25,7 @@ def _releases(*, patients, disease_name: str, disease: dict, training: dict, sit
     from fedheme.privacy.randomness import data_digest, site_randomness
 
     private_dir = Path(patients).parent
-    settings = _design_settings(disease, training, diagnosis)
+    settings = study_settings(disease, training, diagnosis)
     study = "training" if diagnosis is None else DIAGNOSIS
     noise = {mode: {k: (float(v) if mode != "exact" else 0.0) for k, v in training["release_noise"].items()} for mode in modes}
     rows = subset_rows(pd.read_parquet(patients), subset)
@@ -76,14 +65,14 @@ def training_releases_job(*, patients, disease_name: str, disease: dict, trainin
         diagnosis: config ``diagnosis.marrow_blasts``: the marrow-blast classifier's releases
             (its features; named ``marrow_blasts_release_<subset>`` in the ledger) instead.
     """
-    write_json(out, _releases(patients=patients, disease_name=disease_name, disease=disease, training=training, site_id=site_id,
+    write_json(out, site_releases(patients=patients, disease_name=disease_name, disease=disease, training=training, site_id=site_id,
                               subset=subset, modes=list(modes), seed=seed, privacy=privacy, diagnosis=diagnosis))  # fmt: skip
 
 
 def training_release_job(*, patients, disease_name: str, disease: dict, training: dict, site_id: str, subset: str, mode: str,
                          seed: int, privacy: dict, out, diagnosis: dict | None = None) -> None:  # fmt: skip
     """One mode's release alone (:func:`training_releases_job` with one mode), as its own file."""
-    write_json(out, _releases(patients=patients, disease_name=disease_name, disease=disease, training=training, site_id=site_id,
+    write_json(out, site_releases(patients=patients, disease_name=disease_name, disease=disease, training=training, site_id=site_id,
                               subset=subset, modes=[mode], seed=seed, privacy=privacy, diagnosis=diagnosis)[mode])  # fmt: skip
 
 
@@ -107,7 +96,7 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
             (softmax over the marrow blast categories, :mod:`fedheme.diagnosis.marrow`) instead.
     """
     from fedheme.data.splits import subset_rows
-    from fedheme.federated.config import TrainConfig
+    from fedheme.federated.config import TrainConfig, study_settings
     from fedheme.federated.fold import FoldInputs, resolve_device, train_fold
     from fedheme.folds import Fold
     from fedheme.models.bundle import save_bundle
@@ -141,7 +130,7 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     device = resolve_device(training["device"])
     logging.getLogger("fedheme").info("training fold %s on %s", fold, device)
     bundle, ledger, rounds = train_fold(
-        FoldInputs(fold, train_sites, released, draws), settings=_design_settings(disease, training, diagnosis), endpoint=endpoint,
+        FoldInputs(fold, train_sites, released, draws), settings=study_settings(disease, training, diagnosis), endpoint=endpoint,
         base=TrainConfig.from_config(training), strategies=training["strategies"],
         epsilons=[float(e) for e in training["epsilons"]], seeds=training["seeds"], baselines=baselines,
         checkpoint_dir=checkpoint_dir, device=device,

@@ -1,0 +1,180 @@
+"""Flower's processes for a networked federation: a SuperLink (the coordinator's), one
+SuperNode per hospital, and ``flwr run`` submitting fedheme's app.
+
+Every process is started in its own session (process group) and stopped by its PID
+(:func:`stop`): its children (the ClientApp and ServerApp processes Flower spawns) go with
+it. Without TLS (``insecure``) traffic and node identities are unprotected: allowed only
+when every address is this machine's loopback (:func:`check_insecure`).
+
+Flower 1.41's SuperLink serves its Fleet, Control and Runtime APIs on one HTTP port;
+``flwr run`` reads the SuperLink's address from a connection in ``$FLWR_HOME/config.toml``
+(written by :func:`write_connection`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The Flower app folder (``flwr run`` packs it; components come from the installed package).
+APP_DIR = Path(__file__).resolve().parent / "flower_app"
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _bin(name: str) -> str:
+    """A console script of this environment (Flower's ``flower-superlink``, ``flwr``...)."""
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else name
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"{address!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+def check_insecure(*addresses: str) -> None:
+    """Refuse an insecure (no TLS) federation beyond this machine's loopback."""
+    for address in addresses:
+        host, _ = split_address(address)
+        if host not in LOOPBACK:
+            raise ValueError(f"insecure mode (no TLS) only on this machine's loopback, not {address}: give certificates "
+                             "(see README, 'Joining a federation as a hospital')")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tls:
+    """Certificates (PEM files) of a TLS federation.
+
+    Attributes:
+        ca: the CA certificate the nodes and ``flwr`` trust (their ``--root-certificates``).
+        certfile, keyfile: the SuperLink's certificate (signed by ``ca``) and private key.
+    """
+
+    ca: Path
+    certfile: Path | None = None
+    keyfile: Path | None = None
+
+
+def superlink_command(address: str, *, database: Path, tls: Tls | None, node_auth: bool = False) -> list[str]:
+    """``flower-superlink`` serving on ``address`` (its Fleet, Control and Runtime APIs),
+    its state in ``database`` (SQLite: a restarted SuperLink keeps its runs)."""
+    host, port = split_address(address)
+    command = [_bin("flower-superlink"), "--host", host, "--port", str(port), "--database", str(database)]
+    if tls is None:
+        check_insecure(address)
+        command.append("--insecure")
+    else:
+        command += ["--ssl-ca-certfile", str(tls.ca), "--ssl-certfile", str(tls.certfile), "--ssl-keyfile", str(tls.keyfile)]
+    if node_auth:  # only SuperNodes whose public keys were registered (`flwr supernode register`) may join
+        command.append("--enable-supernode-auth")
+    return command
+
+
+def supernode_command(superlink: str, *, site_config: Path, port: int, root_certificates: Path | None,
+                      auth_key: Path | None = None) -> list[str]:  # fmt: skip
+    """``flower-supernode`` of one hospital: it connects to ``superlink`` and answers with
+    fedheme's ClientApp for the site of ``site_config``; ``port``: its local Runtime API."""
+    command = [_bin("flower-supernode"), "--superlink", superlink, "--port", str(port), "--isolation", "subprocess",
+               "--node-config", f'site-config="{Path(site_config).resolve()}"']  # fmt: skip
+    if root_certificates is None:
+        check_insecure(superlink)
+        command.append("--insecure")
+    else:
+        command += ["--root-certificates", str(root_certificates)]
+    if auth_key is not None:
+        command += ["--auth-supernode-private-key", str(auth_key)]
+    return command
+
+
+def write_connection(home: Path, name: str, address: str, *, root_certificates: Path | None) -> None:
+    """The SuperLink connection ``name`` in ``$FLWR_HOME/config.toml`` (for ``flwr run``)."""
+    home.mkdir(parents=True, exist_ok=True)
+    lines = ["[superlink]", f'default = "{name}"', "", f"[superlink.{name}]", f'address = "{address}"']
+    if root_certificates is None:
+        check_insecure(address)
+        lines.append("insecure = true")
+    else:
+        lines.append(f'root-certificates = "{Path(root_certificates).resolve()}"')
+    (home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def start(command: list[str], *, log: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start ``command`` in its own session (its PID is its process group's), output to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as handle:
+        return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def stop(process: subprocess.Popen, *, grace: float = 10.0) -> None:
+    """Stop a process started by :func:`start` and its children, by its PID (its group)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+    try:  # children left in the group after the leader ended
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def wait_for_port(address: str, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    """Wait until something listens on ``address`` (raise if ``process`` dies first)."""
+    host, port = split_address(address)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{' '.join(process.args[:1])} ended (exit {process.returncode}) before listening on {address}")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host.strip("[]"), port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on {address} after {timeout:g} s")
+
+
+def flwr_run(home: Path, connection: str, run_file: Path, *, log: Path) -> int:
+    """Submit fedheme's app to the SuperLink of ``connection`` with the run file, stream
+    its logs into ``log`` and return ``flwr run``'s exit status."""
+    command = [_bin("flwr"), "run", str(APP_DIR), connection, "--run-config", f'run-file="{Path(run_file).resolve()}"', "--stream"]
+    with open(log, "ab") as handle:
+        return subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "FLWR_HOME": str(home)}).returncode
+
+
+@dataclass
+class Federation:
+    """A coordinator's SuperLink while its runs go (``fedheme coordinate``)."""
+
+    address: str
+    home: Path
+    tls: Tls | None = None
+    node_auth: bool = False
+    process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Federation":
+        command = superlink_command(self.address, database=self.home / "superlink.db", tls=self.tls, node_auth=self.node_auth)
+        self.process = start(command, log=self.home / "superlink.log", env={"FLWR_HOME": str(self.home)})
+        (self.home / "superlink.pid").write_text(f"{self.process.pid}\n")
+        try:
+            wait_for_port(self.address, process=self.process)
+        except BaseException:
+            stop(self.process)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is not None:
+            stop(self.process)

@@ -1,0 +1,107 @@
+"""The coordinator's Flower ServerApp (across sites): :func:`fedheme.network.coordinator.coordinate`
+over Flower's Grid (the run file comes in the run config, ``run-file``).
+
+FedAvg, FedProx and FedAdam are the pipeline's (:func:`fedheme.federated.server.run_rounds`),
+not Flower's strategies, so that a networked run equals the simulated one; Flower's DP
+wrappers protect whole clients and its Opacus example restarts the accountant every round,
+while each node here keeps one accountant over every round and release
+(:mod:`fedheme.network.node`).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flwr.app import Context, Message
+from flwr.serverapp import Grid, ServerApp
+
+from fedheme.network.messages import decode, encode
+
+#: Flower's error codes that say a message or node was lost (send again), not that the
+#: node refused (``flwr.common.constant.ErrorCode``).
+TRANSIENT_ERRORS = {3, 4, 5, 8}  # MESSAGE_UNAVAILABLE, REPLY_MESSAGE_UNAVAILABLE, NODE_UNAVAILABLE, CLIENT_APP_CRASHED
+
+
+class FlowerTransport:
+    """Requests to the sites' nodes through a Flower Grid, robust to nodes that restart.
+
+    Nodes say which site they serve (``query.hello``) when first seen. A request without a
+    reply after ``resend_after`` seconds is sent again, to the site's newest node (a node
+    killed and restarted registers anew); the node answers a repeated request from its
+    state, without training again. A node's refusal stops the run with its reason.
+
+    Args:
+        grid: Flower's Grid of the run.
+        timeout: seconds to wait for every site's reply to one request.
+        resend_after: seconds before a request without reply is sent again.
+    """
+
+    def __init__(self, grid: Grid, *, timeout: float = 1800.0, resend_after: float = 60.0, poll: float = 0.2):
+        self.grid = grid
+        self.timeout, self.resend_after, self.poll = timeout, resend_after, poll
+        self.site_of: dict[int, str] = {}
+        self.node_of: dict[str, int] = {}
+        self._hellos: dict[str, int] = {}  # message id -> node id
+        self._greeted: set[int] = set()
+
+    def _greet_new_nodes(self) -> None:
+        new = [n for n in self.grid.get_node_ids() if n not in self._greeted]
+        if new:
+            messages = [Message(encode({}), dst_node_id=n, message_type="query.hello") for n in new]
+            for node, message_id in zip(new, self.grid.push_messages(messages)):
+                self._hellos[message_id] = node
+                self._greeted.add(node)
+
+    def ask(self, kind: str, requests: dict[str, tuple[dict, dict | None]]) -> dict[str, tuple[dict, dict | None]]:
+        message_type = "train" if kind == "train" else f"query.{kind}"
+        answers: dict[str, tuple[dict, dict | None]] = {}
+        sent: dict[str, str] = {}  # message id -> site
+        last: dict[str, tuple[int, float]] = {}  # site -> (node, when sent)
+        deadline = time.monotonic() + self.timeout
+        while len(answers) < len(requests):
+            now = time.monotonic()
+            if now > deadline:
+                waiting = sorted(set(requests) - set(answers))
+                raise TimeoutError(f"no reply to {kind} from {waiting} in {self.timeout:g} s (nodes seen: {sorted(self.node_of)})")
+            self._greet_new_nodes()
+            for site, (body, weights) in requests.items():
+                node = self.node_of.get(site)
+                if site in answers or node is None:
+                    continue
+                if site not in last or last[site][0] != node or now - last[site][1] > self.resend_after:
+                    message = Message(encode(body, weights), dst_node_id=node, message_type=message_type)
+                    (message_id,) = self.grid.push_messages([message])
+                    sent[message_id] = site
+                    last[site] = (node, now)
+            for reply in self.grid.pull_messages(list(sent) + list(self._hellos)):
+                replied_to = reply.metadata.reply_to_message_id
+                if replied_to in self._hellos:
+                    node = self._hellos.pop(replied_to)
+                    if not reply.has_error():
+                        site = decode(reply.content)[0]["site"]
+                        self.site_of[node], self.node_of[site] = site, node
+                    continue
+                site = sent.pop(replied_to, None)
+                if site is None or site in answers:
+                    continue
+                if reply.has_error():
+                    if reply.error.code in TRANSIENT_ERRORS:
+                        last.pop(site, None)  # send again
+                        continue
+                    raise RuntimeError(f"site {site} refused {kind}: {reply.error.reason}")
+                answers[site] = decode(reply.content)
+            time.sleep(self.poll)
+        return answers
+
+
+server_app = ServerApp()
+
+
+@server_app.main()
+def _coordinate(grid: Grid, context: Context) -> None:
+    from fedheme.network.coordinator import CoordinatorSettings, coordinate
+
+    settings = CoordinatorSettings.read(str(context.run_config["run-file"]))
+    transport = FlowerTransport(grid, timeout=float(settings.network.get("round_timeout", 1800.0)),
+                                resend_after=float(settings.network.get("resend_after", 60.0)))  # fmt: skip
+    coordinate(transport, settings)

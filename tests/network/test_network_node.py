@@ -1,0 +1,125 @@
+"""The networked federation's logic without the network: the coordinator and the hospitals'
+nodes called in one process train exactly the pipeline's runs, and a node refuses what its
+study does not plan or what would reuse its noise."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from conftest import SMALL_CONFIG, make_workdir, snakemake
+from network_sites import ENDPOINT, FOLD, STUDY, LocalTransport, max_difference, node_folders, pipeline_run, run_file
+
+from fedheme.models.bundle import load_bundle
+from fedheme.network.coordinator import CoordinatorSettings, coordinate
+from fedheme.network.node import NodeError, NodeSettings, SiteNode
+from fedheme.network.study import NetworkRun, load_study_config
+
+TRAINING = f"results/mds/training/{ENDPOINT}/{FOLD}"
+
+
+@pytest.fixture(scope="module")
+def trained_fold(tmp_path_factory):
+    """The pipeline's in-process training of the test fold (and the site folders it reads)."""
+    workdir = make_workdir(tmp_path_factory.mktemp("network_pipeline"))
+    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2", f"{TRAINING}/models.pt",
+              "results/mds/sites/siteA/private/patients.parquet")  # fmt: skip
+    return workdir
+
+
+def test_networked_runs_equal_the_pipelines_in_process_runs(trained_fold, tmp_path):
+    nodes = node_folders(trained_fold, tmp_path / "nodes")
+    runs = [{"strategy": "fedavg", "epsilon": 3.0, "seed": 1}, {"strategy": "fedadam", "epsilon": 3.0, "seed": 1},
+            {"strategy": "fedavg", "epsilon": math.inf, "seed": 1}]  # fmt: skip
+    settings = CoordinatorSettings.read(run_file(tmp_path / "run.toml", runs))
+    bundle = coordinate(LocalTransport(nodes), settings)
+    reference = load_bundle(trained_fold / TRAINING / "models.pt")
+    for run in bundle["runs"]:
+        theirs = pipeline_run(reference, run["strategy"], run["epsilon"], run["seed"])
+        assert max_difference(run["weights"], theirs["weights"]) <= 1e-6, run["strategy"]
+        assert run["mode"] == theirs["mode"] and run["trained_on"] == theirs["trained_on"]
+        assert run["max_site_epsilon"] == pytest.approx(theirs["max_site_epsilon"], rel=1e-12)
+    assert set(bundle["stats"]) == {"dp-s1", "exact"}
+    for mode, stats in bundle["stats"].items():
+        assert stats == reference["stats"][mode]
+    # the ledger: every site's rows of every run, as the pipeline's training job wrote them
+    ours = pd.read_csv(settings.out / "ledger.tsv", sep="\t")
+    pipeline = pd.read_csv(trained_fold / TRAINING / "ledger.tsv", sep="\t")
+    pipeline = pipeline[pipeline["run"].isin(ours["run"].unique())]
+    assert len(ours) == len(pipeline) > 0
+    key = ["run", "site", "mechanism", "release"]
+    pd.testing.assert_frame_equal(ours.sort_values(key).reset_index(drop=True), pipeline.sort_values(key).reset_index(drop=True))
+    # the rounds: the same dropout draws and update norms; a DP run's loss is never sent
+    rounds = pd.read_csv(settings.out / "rounds.tsv", sep="\t")
+    theirs = pd.read_csv(trained_fold / TRAINING / "rounds.tsv", sep="\t").set_index(["run", "round"])
+    for row in rounds.itertuples():
+        assert row.sites == theirs.loc[(row.run, row.round), "sites"]
+        assert row.update_norm == pytest.approx(theirs.loc[(row.run, row.round), "update_norm"], abs=1e-6)
+    assert rounds.loc[rounds["epsilon"] == "3", "mean_train_loss"].isna().all()
+    # each node's own ledger file holds its rows
+    for site, path in nodes.items():
+        node = SiteNode(NodeSettings.read(path))
+        own = pd.read_csv(node.ledger_file(NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1)), sep="\t")
+        assert set(own["site"]) == {site} and (own["mechanism"] == "dp-sgd").sum() == 1
+
+
+def test_a_node_refuses_runs_its_study_does_not_plan(trained_fold, tmp_path):
+    nodes = node_folders(trained_fold, tmp_path / "nodes", sites=["siteA", "siteB"])
+    held_out, site_b = (SiteNode(NodeSettings.read(nodes[s])) for s in ("siteA", "siteB"))
+    with pytest.raises(NodeError, match="held out"):
+        held_out.release(NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1))
+    for run, reason in [
+        (NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 10.0, 1), "epsilon 10 is not one of"),
+        (NetworkRun("mds", ENDPOINT, FOLD, "fedprox", 3.0, 1), "strategy 'fedprox'"),
+        (NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 7), "seed 7"),
+        (NetworkRun("mds", "hsct", FOLD, "fedavg", 3.0, 1), "transplant"),
+        (NetworkRun("mm", ENDPOINT, FOLD, "fedavg", 3.0, 1), "serves mds"),
+    ]:
+        with pytest.raises(NodeError, match=reason):
+            site_b.release(run)
+    # in deployment mode nothing is trained without DP
+    config = load_study_config(STUDY)
+    config["privacy"] = {**config["privacy"], "mode": "deployment"}
+    assert "deployment" in " ".join(NetworkRun("mds", ENDPOINT, FOLD, "fedavg", math.inf, 1).problems(config))
+    assert not NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1).problems(config)
+
+
+def test_a_node_answers_a_repeated_round_from_its_state_and_never_reuses_its_noise(trained_fold, tmp_path):
+    nodes = node_folders(trained_fold, tmp_path / "nodes")
+    transport = LocalTransport(nodes)
+    run = NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1)
+    releases = {s: transport.nodes[s].release(run)["release"] for s in nodes}
+    from fedheme.federated.server import combine_releases
+    from fedheme.models.networks import build_network
+
+    config = load_study_config(STUDY)
+    settings = run.settings(config)
+    stats = combine_releases([releases[s] for s in nodes], settings)
+    weights = build_network("linear", len(settings.spec.names), settings.bins(ENDPOINT), 1).state_dict()
+    node = transport.nodes["siteB"]
+    first, reply = node.train(run, stats, weights, 1)
+    steps = _dp_steps(reply["ledger"])
+    # asked again (its reply was lost): the same answer, from its state; no step counted twice
+    again, reply_again = SiteNode(NodeSettings.read(nodes["siteB"])).train(run, stats, weights, 1)
+    assert max_difference(first, again) == 0 and _dp_steps(reply_again["ledger"]) == steps
+    assert reply["loss"] is None  # a DP run's training loss is an exact function of the patients
+    # the same round from other weights would reuse its noise on other inputs
+    other = {k: v + 0.01 for k, v in weights.items()}
+    with pytest.raises(NodeError, match="reuse its noise"):
+        node.train(run, stats, other, 1)
+    # the next round continues the same accountant
+    _, reply2 = node.train(run, stats, first, 2)
+    assert _dp_steps(reply2["ledger"]) == 2 * steps
+    with pytest.raises(NodeError, match="round 1 is past"):
+        node.train(run, stats, weights, 1)
+    # a coordinator that misstates the site's released count (it sets the sample rate) is refused
+    lying = {**stats, "site_n": {**stats["site_n"], "siteB": 5.0}}
+    with pytest.raises(NodeError, match="count"):
+        node.train(run, lying, first, 3)
+    with pytest.raises(NodeError, match="outside"):
+        node.train(run, stats, first, 99)
+
+
+def _dp_steps(ledger: list[dict]) -> int:
+    return sum(int(r["steps"]) for r in ledger if r["mechanism"] == "dp-sgd")
