@@ -20,5 +20,8 @@ def encode(body: dict, weights: dict | None = None) -> RecordDict:
 def decode(content: RecordDict) -> tuple[dict, dict | None]:
     """(body, weights or None) of a message's content (:func:`encode`'s inverse)."""
     body = json.loads(str(content["body"]["json"]))
-    weights = content["weights"].to_torch_state_dict() if "weights" in content else None
-    return body, weights
+    if "weights" not in content:
+        return body, None
+    import torch  # noqa: F401  (Flower converts to tensors only once torch is imported)
+
+    return body, dict(content["weights"].to_torch_state_dict())

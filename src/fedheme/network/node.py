@@ -104,6 +104,10 @@ class SiteNode:
         if settings.disease not in self.config.get("diseases", {}):
             raise NodeError(f"node {settings.site}: disease {settings.disease!r} is not in its study config")
         self.privacy = self.config.get("privacy", {})
+        from fedheme.privacy.accounting import use_calibration_cache
+
+        # noise calibrations (public numbers only) kept across the node's messages
+        use_calibration_cache(settings.state / "noise_calibration")
 
     # -- requests -------------------------------------------------------------------------
 

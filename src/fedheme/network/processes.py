@@ -107,28 +107,56 @@ def write_connection(home: Path, name: str, address: str, *, root_certificates: 
 
 
 def start(command: list[str], *, log: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start ``command`` in its own session (its PID is its process group's), output to ``log``."""
+    """Start ``command`` in its own session (its PID is its process group's), output to
+    ``log``; this environment's scripts first on its PATH (Flower starts its own helpers,
+    ``flower-superexec``, by name)."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     with open(log, "ab") as handle:
         return subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, **(env or {})})  # fmt: skip
+                                env={**os.environ, "PATH": path, **(env or {})})  # fmt: skip
+
+
+def _family(pid: int) -> dict[int, object]:
+    """The process ``pid`` and every descendant, by PID (Flower detaches some of its
+    helpers into their own sessions: they are found by parentage, not by group)."""
+    import psutil
+
+    try:
+        leader = psutil.Process(pid)
+        return {p.pid: p for p in [leader, *leader.children(recursive=True)]}
+    except psutil.NoSuchProcess:
+        return {}
 
 
 def stop(process: subprocess.Popen, *, grace: float = 10.0) -> None:
-    """Stop a process started by :func:`start` and its children, by its PID (its group)."""
+    """Stop a process started by :func:`start` and all it started, by their PIDs: SIGTERM
+    to its group first (Flower's processes stop their helpers on the way out), SIGKILL to
+    whatever of the family is left after ``grace`` seconds."""
+    import psutil
+
+    family = _family(process.pid)
     if process.poll() is None:
         try:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
         except ProcessLookupError:
             pass
-    try:  # children left in the group after the leader ended
+        deadline = time.monotonic() + grace
+        while process.poll() is None and time.monotonic() < deadline:
+            family.update(_family(process.pid))
+            time.sleep(0.1)
+    for pid, member in family.items():
+        try:
+            if member.is_running():
+                member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    if process.poll() is None:
+        process.wait()
 
 
 def wait_for_port(address: str, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:

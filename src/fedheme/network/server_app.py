@@ -25,10 +25,11 @@ TRANSIENT_ERRORS = {3, 4, 5, 8}  # MESSAGE_UNAVAILABLE, REPLY_MESSAGE_UNAVAILABL
 class FlowerTransport:
     """Requests to the sites' nodes through a Flower Grid, robust to nodes that restart.
 
-    Nodes say which site they serve (``query.hello``) when first seen. A request without a
-    reply after ``resend_after`` seconds is sent again, to the site's newest node (a node
-    killed and restarted registers anew); the node answers a repeated request from its
-    state, without training again. A node's refusal stops the run with its reason.
+    Nodes say which site they serve (``query.hello``) when first seen. A request is sent
+    again when its site's node changes (a node killed and restarted registers anew), when
+    Flower says the message or node was lost, or after ``resend_after`` seconds without a
+    reply; the node answers a repeated request from its state, without training again. A
+    node's refusal stops the run with its reason.
 
     Args:
         grid: Flower's Grid of the run.
@@ -36,7 +37,7 @@ class FlowerTransport:
         resend_after: seconds before a request without reply is sent again.
     """
 
-    def __init__(self, grid: Grid, *, timeout: float = 1800.0, resend_after: float = 60.0, poll: float = 0.2):
+    def __init__(self, grid: Grid, *, timeout: float = 1800.0, resend_after: float = 600.0, poll: float = 0.2):
         self.grid = grid
         self.timeout, self.resend_after, self.poll = timeout, resend_after, poll
         self.site_of: dict[int, str] = {}
@@ -103,5 +104,5 @@ def _coordinate(grid: Grid, context: Context) -> None:
 
     settings = CoordinatorSettings.read(str(context.run_config["run-file"]))
     transport = FlowerTransport(grid, timeout=float(settings.network.get("round_timeout", 1800.0)),
-                                resend_after=float(settings.network.get("resend_after", 60.0)))  # fmt: skip
+                                resend_after=float(settings.network.get("resend_after", 600.0)))  # fmt: skip
     coordinate(transport, settings)

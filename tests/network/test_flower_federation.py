@@ -1,0 +1,120 @@
+"""A real networked federation on this machine's loopback: a SuperLink and three
+SuperNodes as separate processes (Flower 1.41), each node with its own data folder, train
+DP-FedAvg at epsilon = 3 on the small test config. The final weights equal the pipeline's
+in-process run with the same keys and seeds, each node's ledger equals the pipeline's rows
+for its site, a node killed mid-run and restarted resumes with its accountant intact, and
+every process the test started is stopped by its PID."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+
+import pandas as pd
+import psutil
+import pytest
+import torch
+from conftest import SMALL_CONFIG, make_workdir, snakemake
+from network_sites import ENDPOINT, FOLD, TRAINING_SITES, max_difference, node_folders, pipeline_run, run_file
+
+from fedheme.federated.server import present_sites
+from fedheme.models.bundle import load_bundle
+from fedheme.network.node import NodeSettings, SiteNode
+from fedheme.network.processes import start, stop, wait_for_port
+from fedheme.network.study import NetworkRun, load_study_config
+
+TRAINING = f"results/mds/training/{ENDPOINT}/{FOLD}"
+RUN = NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kill_hard(process) -> list[int]:
+    """SIGKILL a node and everything it started (no chance to clean up); their PIDs."""
+    family = [process.pid] + [p.pid for p in psutil.Process(process.pid).children(recursive=True)]
+    for pid in family:
+        try:
+            psutil.Process(pid).kill()
+        except psutil.NoSuchProcess:
+            pass
+    process.wait()
+    return family
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.fixture(scope="module")
+def trained_fold(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("flower_pipeline"))
+    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2", f"{TRAINING}/models.pt")
+    return workdir
+
+
+def test_a_flower_federation_of_three_nodes_trains_the_pipelines_run(trained_fold, tmp_path):
+    nodes = node_folders(trained_fold, tmp_path / "nodes")
+    superlink = f"127.0.0.1:{free_port()}"
+    runs = [{"strategy": RUN.strategy, "epsilon": RUN.epsilon, "seed": RUN.seed}]
+    config_file = run_file(tmp_path / "run.toml", runs, network={"superlink": superlink, "insecure": True, "round_timeout": 300.0})
+    python = [sys.executable, "-m", "fedheme.cli"]
+    started: list = []
+    node_command = {site: python + ["node", "--site", str(path), "--superlink", superlink, "--insecure", "--port", str(free_port())]
+                    for site, path in nodes.items()}  # fmt: skip
+    # the node to kill: one that trains after its second round
+    config = RUN.train_config(load_study_config([p for p in NodeSettings.read(nodes["siteB"]).study_config]))
+    rounds_of = {s: [r for r in range(1, config.rounds + 1) if s in present_sites(TRAINING_SITES, config, r)] for s in TRAINING_SITES}
+    victim = max(TRAINING_SITES, key=lambda s: len(rounds_of[s]))
+    assert len(rounds_of[victim]) >= 3
+    state_file = SiteNode(NodeSettings.read(nodes[victim]))._state_file(RUN)
+    killed, killed_at = [], None
+    try:
+        coordinator = start(python + ["coordinate", "--config", str(config_file)], log=tmp_path / "coordinator.log")
+        started.append(coordinator)
+        wait_for_port(superlink, process=coordinator, timeout=120)
+        processes = {site: start(command, log=tmp_path / f"{site}.log") for site, command in node_command.items()}
+        started += list(processes.values())
+        deadline = time.monotonic() + 600
+        while coordinator.poll() is None and time.monotonic() < deadline:
+            if killed_at is None and state_file.exists() and torch.load(state_file, weights_only=False)["round"] >= rounds_of[victim][1]:
+                killed_at = torch.load(state_file, weights_only=False)["round"]
+                killed = kill_hard(processes[victim])
+                assert not any(alive(pid) for pid in killed)
+                processes[victim] = start(node_command[victim], log=tmp_path / f"{victim}.restarted.log")
+                started.append(processes[victim])
+            time.sleep(0.2)
+        log = (tmp_path / "coordinator.log").read_text()
+        assert coordinator.returncode == 0, log[-3000:] + (tmp_path / "out" / "flower" / "run.log").read_text()[-3000:]
+    finally:
+        superlink_pid = tmp_path / "out" / "flower" / "superlink.pid"
+        for process in reversed(started):
+            stop(process)
+    # every process started, and the SuperLink the coordinator started, is gone
+    assert not [p.pid for p in started if alive(p.pid)]
+    assert not alive(int(superlink_pid.read_text()))
+    assert killed_at is not None and killed_at < config.rounds, "the node was not killed mid-run"
+    assert "train message" in (tmp_path / f"{victim}.restarted.log").read_text(), "the restarted node trained no round"
+
+    # the weights of the pipeline's in-process run with the same keys and seeds
+    ours = load_bundle(tmp_path / "out" / "models.pt")
+    reference = load_bundle(trained_fold / TRAINING / "models.pt")
+    (run,) = ours["runs"]
+    assert max_difference(run["weights"], pipeline_run(reference, "fedavg", "3", 1)["weights"]) <= 1e-6
+    # each node's ledger (the killed one's too: its accountant went on where it stopped)
+    pipeline = pd.read_csv(trained_fold / TRAINING / "ledger.tsv", sep="\t", dtype=str)
+    pipeline = pipeline[pipeline["run"] == f"{RUN.name}_federation"]
+    for site, path in nodes.items():
+        own = pd.read_csv(SiteNode(NodeSettings.read(path)).ledger_file(RUN), sep="\t", dtype=str)
+        theirs = pipeline[pipeline["site"] == site].reset_index(drop=True)
+        pd.testing.assert_frame_equal(own, theirs)
+        assert torch.load(SiteNode(NodeSettings.read(path))._state_file(RUN), weights_only=False)["round"] == rounds_of[site][-1]
+    coordinator_ledger = pd.read_csv(tmp_path / "out" / "ledger.tsv", sep="\t")
+    assert len(coordinator_ledger) == len(pipeline)
