@@ -171,6 +171,7 @@ MODULES: dict[str, str] = {
     "fedheme.network.processes": SHARED,  # starting and stopping Flower's processes
     "fedheme.network.node": SITE,
     "fedheme.network.client_app": SITE,
+    "fedheme.network.pinned_clientapp": SITE,  # the ClientApp process of a hospital's SuperNode
     "fedheme.network.coordinator": CROSS,
     "fedheme.network.server_app": CROSS,
     # figures and tables of the paper, from released files only
@@ -209,6 +210,7 @@ JOB_FUNCTIONS: dict[str, str] = {
     "fedheme.jobs.train.train_fold_job": SIMFED,
     "fedheme.jobs.train.privacy_ledger_job": CROSS,
     "fedheme.jobs.train.study_budget_job": CROSS,
+    "fedheme.jobs.train.import_network_fold_job": CROSS,
     "fedheme.jobs.evaluate.evaluate_site_job": SITE,
     "fedheme.jobs.evaluate.metrics_table_job": CROSS,
     "fedheme.jobs.treatment.transplant_release_job": SITE,

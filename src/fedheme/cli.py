@@ -158,12 +158,11 @@ def _data_dictionary(args: argparse.Namespace) -> int:
 
 
 def _node(args: argparse.Namespace) -> int:
-    """A hospital's Flower SuperNode for its site (this process becomes the SuperNode)."""
-    import os
+    """A hospital's Flower SuperNode for its site (run and supervised by this process)."""
     from pathlib import Path
 
     from fedheme.network.node import NodeError, NodeSettings, SiteNode
-    from fedheme.network.processes import supernode_command
+    from fedheme.network.processes import node_environment, supernode_command, supervise_supernode
 
     if args.root_certificates is None and not args.insecure:
         print("fedheme node: give --root-certificates (TLS) or --insecure (this machine's loopback only)", file=sys.stderr)
@@ -177,19 +176,19 @@ def _node(args: argparse.Namespace) -> int:
         print(f"fedheme node: {err}", file=sys.stderr)
         return 1
     print(f"fedheme node: site {settings.site} ({settings.disease}) joins {args.superlink}; data {settings.data}", flush=True)
-    # Flower's own files (installed app packages) stay in the node's state folder
-    os.execve(command[0], command, {**os.environ, "FLWR_HOME": str(settings.state / "flower")})
-    return 0  # not reached
+    # Flower's files stay in the node's state folder; its ClientApp is the installed
+    # fedheme's, never code the coordinator sends (fedheme.network.pinned_clientapp)
+    return supervise_supernode(command, node_environment(settings.state))
 
 
 def _coordinate(args: argparse.Namespace) -> int:
     """The coordinator: a SuperLink (unless one runs already) and the runs of a run file."""
-    import time
     from contextlib import nullcontext
     from pathlib import Path
 
+    from fedheme.io import write_json
     from fedheme.network.coordinator import CoordinationError, CoordinatorSettings
-    from fedheme.network.processes import Federation, Tls, flwr_run, write_connection
+    from fedheme.network.processes import Federation, Tls, flwr_run, register_nodes, write_connection
 
     try:
         settings = CoordinatorSettings.read(args.config)
@@ -201,9 +200,12 @@ def _coordinate(args: argparse.Namespace) -> int:
             tls = Tls(here / network["ca"], here / network["certfile"], here / network["keyfile"])
         elif not network.get("insecure", False):
             raise CoordinationError(f"{args.config}: [network] needs ca, certfile and keyfile (TLS) or insecure = true (loopback only)")
+        if set(network.get("node_keys", {})) - set(settings.sites):
+            raise CoordinationError(f"{args.config}: [network.node_keys] names sites the run does not train")
         home = settings.out / "flower"
         write_connection(home, "fedheme", address, root_certificates=None if tls is None else tls.ca)
-        superlink = Federation(address, home, tls, node_auth=bool(network.get("node_auth", False)))
+        node_keys = {site: here / key for site, key in network.get("node_keys", {}).items()}
+        superlink = Federation(address, home, tls, node_auth=bool(node_keys))
     except (CoordinationError, ValueError, KeyError, OSError) as err:
         print(f"fedheme coordinate: {err}", file=sys.stderr)
         return 1
@@ -212,12 +214,16 @@ def _coordinate(args: argparse.Namespace) -> int:
     # stopped by its PID (SIGTERM), the coordinator still stops its SuperLink on the way out
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bundle = settings.out / "models.pt"
-    started = time.time()
+    bundle.unlink(missing_ok=True)  # written again only by a run that finishes
+    settings.nodes_file.unlink(missing_ok=True)
     log = home / "run.log"
     with superlink if network.get("start_superlink", True) else nullcontext():
         print(f"fedheme coordinate: SuperLink on {address}; waiting for the nodes of {list(settings.sites)}; log {log}", flush=True)
+        if node_keys:  # node authentication: only the SuperNodes of these keys may join, each for its site
+            write_json(settings.nodes_file, {str(node): site for node, site in register_nodes(home, "fedheme", node_keys, log=log).items()})
+        print("fedheme coordinate: ready for the nodes", flush=True)
         code = flwr_run(home, "fedheme", args.config, log=log)
-    if code != 0 or not bundle.exists() or bundle.stat().st_mtime < started:
+    if code != 0 or not bundle.exists():
         tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
         print(f"fedheme coordinate: the run did not finish (flwr run exit {code}); last lines of {log}:\n{tail}", file=sys.stderr)
         return 1

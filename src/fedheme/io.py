@@ -19,8 +19,13 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+def atomic_path(path: str | Path, *, durable: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    Args:
+        durable: also flush the file and its folder to disk (``fsync``) before returning:
+            a power loss cannot roll the file back to an older version.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -30,7 +35,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         # mkstemp creates 0600; give the output the permissions of a normal file (umask)
         os.chmod(tmp_path, 0o666 & ~_umask())
+        if durable:
+            with open(tmp_path, "rb") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp_path, path)
+        if durable:
+            folder = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
     finally:
         tmp_path.unlink(missing_ok=True)
 

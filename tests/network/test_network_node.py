@@ -75,14 +75,21 @@ def test_a_node_refuses_runs_its_study_does_not_plan(trained_fold, tmp_path):
         (NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 7), "seed 7"),
         (NetworkRun("mds", "hsct", FOLD, "fedavg", 3.0, 1), "transplant"),
         (NetworkRun("mm", ENDPOINT, FOLD, "fedavg", 3.0, 1), "serves mds"),
+        # folds the study does not run: each would draw fresh noise on the same patients
+        (NetworkRun("mds", ENDPOINT, "loso-nosuchsite", "fedavg", 3.0, 1), "not one of the study's folds"),
+        (NetworkRun("mds", ENDPOINT, "loso-siteC", "fedavg", 3.0, 1), "not one of the study's folds"),  # not held out in config
+        (NetworkRun("mds", ENDPOINT, "all", "fedavg", 3.0, 1), "not one of the study's folds"),
+        (NetworkRun("mds", ENDPOINT, "loso-../../escape", "fedavg", 3.0, 1), "not one of the study's folds"),
     ]:
         with pytest.raises(NodeError, match=reason):
             site_b.release(run)
+    assert not list(tmp_path.rglob("*escape*"))  # nothing written on the way
     # in deployment mode nothing is trained without DP
     config = load_study_config(STUDY)
     config["privacy"] = {**config["privacy"], "mode": "deployment"}
-    assert "deployment" in " ".join(NetworkRun("mds", ENDPOINT, FOLD, "fedavg", math.inf, 1).problems(config))
-    assert not NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1).problems(config)
+    sites = ["siteA", "siteB", "siteC", "siteD"]
+    assert "deployment" in " ".join(NetworkRun("mds", ENDPOINT, FOLD, "fedavg", math.inf, 1).problems(config, sites))
+    assert not NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1).problems(config, sites)
 
 
 def test_a_node_answers_a_repeated_round_from_its_state_and_never_reuses_its_noise(trained_fold, tmp_path):
@@ -119,7 +126,52 @@ def test_a_node_answers_a_repeated_round_from_its_state_and_never_reuses_its_noi
         node.train(run, lying, first, 3)
     with pytest.raises(NodeError, match="outside"):
         node.train(run, stats, first, 99)
+    # statistics or weights that could tell a patient's value through a non-finite gradient
+    bad_stats = [
+        {**stats, "features": {**stats["features"], "age": {"kind": "numeric", "mean": 0.0, "sd": 1e-9}}},
+        {**stats, "features": {**stats["features"], "mut_TP53": {"kind": "binary", "mean": float("nan")}}},
+        {**stats, "bin_edges": {ENDPOINT: [float("inf")] * len(stats["bin_edges"][ENDPOINT])}},
+    ]
+    for bad in bad_stats:
+        with pytest.raises(NodeError, match="pooled statistics"):
+            node.train(run, bad, first, 3)
+    name = next(iter(first))
+    for value in (float("inf"), float("nan"), 1e6):
+        poisoned = {**first, name: first[name].clone().fill_(value)}
+        with pytest.raises(NodeError, match="not finite or exceed"):
+            node.train(run, stats, poisoned, 3)
+    assert node.round_reached(run) == 2
+    # another run of the same release (FedAdam, the same seed) gets the same release, not a new draw
+    assert node.release(NetworkRun("mds", ENDPOINT, FOLD, "fedadam", 3.0, 1))["release"] == releases["siteB"]
 
 
 def _dp_steps(ledger: list[dict]) -> int:
     return sum(int(r["steps"]) for r in ledger if r["mechanism"] == "dp-sgd")
+
+
+def test_the_workflow_evaluates_a_networked_fold_like_the_simulated_one(trained_fold, tmp_path):
+    """config network.folds: the coordinator's outputs stand where train_fold's would; the
+    held-out site evaluates them, and gets the simulated run's metrics (same weights)."""
+    from fedheme.io import read_run_table
+
+    nodes = node_folders(trained_fold, tmp_path / "nodes")
+    runs = [{"strategy": s, "epsilon": e, "seed": 1} for s in ("fedavg", "fedadam") for e in (math.inf, 3.0)]
+    settings = CoordinatorSettings.read(run_file(tmp_path / "run.toml", runs))
+    coordinate(LocalTransport(nodes), settings)
+    workdir = make_workdir(tmp_path / "work")
+    key = "results/mds/sites/siteA/private/secret.key"  # the same test site (its key: the same bootstrap draws)
+    (workdir / key).parent.mkdir(parents=True)
+    (workdir / key).write_bytes((trained_fold / key).read_bytes())
+    override = tmp_path / "network.yaml"
+    override.write_text(f'network:\n  folds:\n    "mds/{ENDPOINT}/{FOLD}": "{settings.out}"\n')
+    target = f"results/mds/sites/siteA/shared/evaluation/{ENDPOINT}_{FOLD}_metrics.tsv"
+    snakemake(workdir, "--configfile", SMALL_CONFIG, str(override), "--cores", "2", target)
+    snakemake(trained_fold, "--configfile", SMALL_CONFIG, "--cores", "2", target)
+    assert not (workdir / f"results/logs/train_fold/mds/{ENDPOINT}_{FOLD}.log").exists()
+    assert (workdir / TRAINING / "models.pt").read_bytes() == (settings.out / "models.pt").read_bytes()
+    ours, theirs = read_run_table(workdir / target), read_run_table(trained_fold / target)
+    key_columns = [c for c in ours.columns if ours[c].dtype == object or str(ours[c].dtype) == "string"]
+    theirs = theirs.merge(ours[key_columns].drop_duplicates(), on=key_columns)
+    assert len(ours) == len(theirs) > 0 and set(ours["strategy"]) >= {"fedavg", "fedadam"}
+    ours, theirs = (t.sort_values(key_columns).reset_index(drop=True) for t in (ours, theirs))
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=False, atol=1e-6)

@@ -273,6 +273,20 @@ def train_fold_inputs(wildcards):
     return inputs
 
 
+def network_fold_inputs(wildcards):
+    """A fold trained over a networked federation (config ``network.folds``): the
+    coordinator's output files. Other folds get a path no rule makes, so that
+    ``train_fold`` trains them (``ruleorder: import_network_fold > train_fold``)."""
+    key = f"{wildcards.disease}/{wildcards.endpoint}/{wildcards.fold}"
+    folder = config.get("network", {}).get("folds", {}).get(key)
+    if folder is None:
+        return {"models": f"results/network/not-networked/{key}/models.pt"}
+    return {
+        name: f"{folder}/{name}.{ext}"
+        for name, ext in (("models", "pt"), ("ledger", "tsv"), ("rounds", "tsv"))
+    }
+
+
 def folds_of(disease):
     """The training folds of a disease: one per held-out site (loso) and 'within'."""
     return grid.study_folds(config, disease, sites_of(disease))

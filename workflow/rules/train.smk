@@ -68,6 +68,35 @@ rule train_fold:
         "../scripts/train_fold.py"
 
 
+ruleorder: import_network_fold > train_fold
+
+
+# A fold trained over a networked federation (config network.folds, fedheme coordinate):
+# its bundle, ledger and rounds checked and put where train_fold's would be, so that the
+# test sites evaluate it and the figures report it like a simulated training.
+rule import_network_fold:
+    input:
+        unpack(network_fold_inputs),
+    output:
+        models="results/{disease}/training/{endpoint}/{fold}/models.pt",
+        ledger="results/{disease}/training/{endpoint}/{fold}/ledger.tsv",
+        rounds="results/{disease}/training/{endpoint}/{fold}/rounds.tsv",
+    log:
+        "results/logs/import_network_fold/{disease}/{endpoint}_{fold}.log",
+    benchmark:
+        "results/benchmarks/import_network_fold/{disease}/{endpoint}_{fold}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        training=lambda w: fold_training(w.disease, w.endpoint),
+        train_sites=lambda w: fold_train_sites(w.disease, w.fold),
+    script:
+        "../scripts/import_network_fold.py"
+
+
 rule privacy_ledger:
     input:
         all_training_outputs("ledger.tsv")

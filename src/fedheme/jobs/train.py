@@ -153,6 +153,26 @@ def train_fold_job(*, disease_name: str, disease: dict, training: dict, endpoint
     write_tsv(out_rounds, rounds)
 
 
+def import_network_fold_job(*, models, ledger, rounds, disease_name: str, endpoint: str, fold: str, training: dict,
+                            train_sites: list[str], out_models, out_ledger, out_rounds) -> None:  # fmt: skip
+    """A fold trained over a networked federation (``fedheme coordinate``), checked
+    (:func:`fedheme.network.coordinator.check_network_fold`) and written where the
+    simulated training's bundle, ledger and rounds would be (across sites: the
+    coordinator's outputs only)."""
+    import shutil
+
+    from fedheme.io import atomic_path
+    from fedheme.models.bundle import load_bundle
+    from fedheme.network.coordinator import check_network_fold
+    from fedheme.privacy.ledger import read_ledger
+
+    check_network_fold(load_bundle(models), read_ledger(ledger), disease=disease_name, endpoint=endpoint, fold=fold, training=training,
+                       sites=train_sites, source=models)  # fmt: skip
+    for source, target in ((models, out_models), (ledger, out_ledger), (rounds, out_rounds)):
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+
+
 def privacy_ledger_job(*, ledgers: list, keys: list[dict], out) -> None:
     """Stack every fold's privacy ledger, with its disease, endpoint and fold, into the
     study's ledger (across sites: released rows only)."""

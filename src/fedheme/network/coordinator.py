@@ -28,7 +28,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from fedheme.network.study import NetworkRun, load_study_config
+from fedheme.network.study import NetworkRun, load_study_config, study_sites
 
 
 class CoordinationError(RuntimeError):
@@ -47,8 +47,10 @@ class CoordinatorSettings:
 
     Attributes:
         runs: the runs to train, one after the other (a ``[[run]]`` table each).
-        sites: the training sites, in the study's site order (the order of the sums).
+        sites: the training sites, in the study's site order (the order of the sums): the
+            fold's training sites of the site sheet, every one of them.
         study_config: the study's config files, merged in order.
+        site_sheet: the study's site sheet.
         out: where ``models.pt``, ``ledger.tsv``, ``rounds.tsv`` and checkpoints land
             (the pipeline's ``results/<disease>/training/<endpoint>/<fold>`` to evaluate it
             with the workflow).
@@ -58,8 +60,14 @@ class CoordinatorSettings:
     runs: tuple[NetworkRun, ...]
     sites: tuple[str, ...]
     study_config: tuple[Path, ...]
+    site_sheet: Path
     out: Path
     network: dict = field(default_factory=dict)
+
+    @property
+    def nodes_file(self) -> Path:
+        """Node id -> site of every registered (authenticated) node, when keys were given."""
+        return self.out / "flower" / "nodes.json"
 
     @classmethod
     def read(cls, path: str | Path) -> "CoordinatorSettings":
@@ -69,7 +77,7 @@ class CoordinatorSettings:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as err:
             raise CoordinationError(f"{path}: cannot read the coordinator's run file: {err}") from err
-        missing = [k for k in ("run", "sites", "study_config", "out") if k not in raw]
+        missing = [k for k in ("run", "sites", "study_config", "site_sheet", "out") if k not in raw]
         if missing:
             raise CoordinationError(f"{path}: the run file lacks {missing}")
         here = path.resolve().parent
@@ -81,7 +89,8 @@ class CoordinatorSettings:
         if len({(r.disease, r.endpoint, r.fold) for r in parsed}) != 1:
             raise CoordinationError(f"{path}: the runs of one file train one fold (one disease, endpoint and fold)")
         files = raw["study_config"] if isinstance(raw["study_config"], list) else [raw["study_config"]]
-        return cls(parsed, tuple(raw["sites"]), tuple(here / f for f in files), here / raw["out"], dict(raw.get("network", {})))
+        return cls(parsed, tuple(raw["sites"]), tuple(here / f for f in files), here / raw["site_sheet"], here / raw["out"],
+                   dict(raw.get("network", {})))  # fmt: skip
 
 
 def _fingerprint(run: NetworkRun, sites: tuple[str, ...], releases: dict) -> str:
@@ -93,7 +102,8 @@ def coordinate(transport: Transport, settings: CoordinatorSettings) -> dict:
     """Train every run of ``settings`` over ``transport``; write the fold's bundle, ledger
     and rounds into ``settings.out``; return the bundle."""
     from fedheme.federated.server import combine_releases, run_rounds
-    from fedheme.grid import epsilon_label
+    from fedheme.folds import Fold
+    from fedheme.grid import dp_release_mode, epsilon_label
     from fedheme.io import write_tsv
     from fedheme.models.bundle import save_bundle
     from fedheme.models.networks import build_network
@@ -101,10 +111,14 @@ def coordinate(transport: Transport, settings: CoordinatorSettings) -> dict:
 
     config = load_study_config(list(settings.study_config))
     first = settings.runs[0]
+    study_site_list = study_sites(settings.site_sheet, first.disease)
     for run in settings.runs:
-        problems = run.problems(config)
+        problems = run.problems(config, study_site_list)
         if problems:
             raise CoordinationError(f"{run.name}: " + "; ".join(problems))
+    expected = Fold.parse(first.fold).train_sites(study_site_list)
+    if list(settings.sites) != expected:
+        raise CoordinationError(f"fold {first.fold} trains on {expected} (the site sheet's order), not {list(settings.sites)}")
     study = first.settings(config)
     n_features = len(study.spec.numeric) + len(study.spec.binary)
     n_bins, task = study.bins(first.endpoint), study.task(first.endpoint)
@@ -118,7 +132,7 @@ def coordinate(transport: Transport, settings: CoordinatorSettings) -> dict:
         if wrong:
             raise CoordinationError(f"{run.name}: the nodes answering for {wrong} sent another site's release")
         stats = combine_releases([releases[s] for s in sites], study)
-        mode = "exact" if not run.private else f"dp-s{run.seed}"
+        mode = dp_release_mode(run.seed) if run.private else "exact"
         all_stats[mode] = stats
         last = {s: replies[s][0] for s in sites}  # each site's latest reply: its ledger and epsilon
         config_run = run.train_config(config)
@@ -149,7 +163,7 @@ def coordinate(transport: Transport, settings: CoordinatorSettings) -> dict:
             ledger += last[s]["ledger"]
         name = f"{run.name}_federation"
         rounds += [{"run": name, "strategy": run.strategy, "epsilon": epsilon_label(run.epsilon), "seed": run.seed, **row} for row in state.log]
-    bundle = {"fold": first.fold, "endpoint": first.endpoint, "model": config_run.model, "n_features": n_features, "n_bins": n_bins,
+    bundle = {"disease": first.disease, "fold": first.fold, "endpoint": first.endpoint, "model": config_run.model, "n_features": n_features, "n_bins": n_bins,
               "stats": all_stats, "runs": runs, "network": True}  # fmt: skip
     if task == "softmax":
         bundle.update(task=task, categories=list(study.categories[first.endpoint]))
@@ -158,3 +172,32 @@ def coordinate(transport: Transport, settings: CoordinatorSettings) -> dict:
     write_tsv(settings.out / "ledger.tsv", pd.DataFrame(ledger, columns=RUN_LEDGER_COLUMNS))
     write_tsv(settings.out / "rounds.tsv", pd.DataFrame(rounds))
     return bundle
+
+
+def check_network_fold(bundle: dict, ledger: pd.DataFrame, *, disease: str, endpoint: str, fold: str, training: dict,
+                       sites: list[str], source: str | Path) -> None:  # fmt: skip
+    """Refuse a networked training that is not the fold the workflow asks for: another
+    fold or endpoint, a run outside the study's grid or not trained on the fold's training
+    ``sites`` (every one), or a run some training site has no ledger rows for (its
+    releases would be missing from the study's budget).
+
+    Raises:
+        CoordinationError: naming ``source`` (the bundle's file), the run and the problem.
+    """
+    from fedheme.grid import epsilon_label
+
+    if not bundle.get("network"):
+        raise CoordinationError(f"{source}: not a networked training (fedheme coordinate writes one)")
+    if (bundle.get("disease", disease), bundle["endpoint"], bundle["fold"]) != (disease, endpoint, fold):
+        raise CoordinationError(f"{source}: trains {bundle['endpoint']}/{bundle['fold']}, not {endpoint}/{fold} of {disease}")
+    grid = {(s, epsilon_label(float(e)), int(seed)) for s in training["strategies"] for e in training["epsilons"] for seed in training["seeds"]}
+    for run in bundle["runs"]:
+        name = f"{run['strategy']} epsilon {run['epsilon']} seed {run['seed']}"
+        if (run["strategy"], run["epsilon"], int(run["seed"])) not in grid:
+            raise CoordinationError(f"{source}: run {name} is not in the study's training grid")
+        if run["trained_on"] != "+".join(sites):
+            raise CoordinationError(f"{source}: run {name} was trained on {run['trained_on']}, not on the fold's sites {'+'.join(sites)}")
+        label = f"{run['strategy']}_eps{run['epsilon']}_seed{run['seed']}_{fold}_federation"
+        missing = set(run["trained_on"].split("+")) - set(ledger.loc[ledger["run"] == label, "site"])
+        if missing:
+            raise CoordinationError(f"{source}: run {name} has no ledger rows for sites {sorted(missing)}")

@@ -1,26 +1,34 @@
 """A hospital's node in the networked federation (site side: it reads the site's patients).
 
-A node reads only its own data folder (the site's harmonised ``patients.parquet`` and its
-``secret.key``, the pipeline's ``private/`` folder of that site) and answers three requests
-of the coordinator, each for a run the node's own copy of the study config plans
-(:meth:`fedheme.network.study.NetworkRun.problems`):
+A node reads its data folder (the site's harmonised ``patients.parquet`` and its
+``secret.key``: the pipeline's ``private/`` folder of that site) and writes only its state
+folder. It answers three requests of the coordinator, each for a run its own copy of the
+study config and site sheet plans (:meth:`fedheme.network.study.NetworkRun.problems`):
 
 * ``hello``: which site and disease it serves;
 * ``release``: the aggregates it releases before training, made as the pipeline's
   release job makes them (the same draws from its key; charged to its study-wide
-  accountant in ``deployment`` mode);
+  accountant in ``deployment`` mode), made once per release and kept: asked again, by
+  this run or another of the same release, the node sends the same release;
 * ``train``: one round of local DP-SGD from the global weights, by the pipeline's own
   :class:`~fedheme.federated.client.Client`, with the same draws as the pipeline's
   in-process run of the same name.
 
+What the coordinator sends is checked before it touches a patient row: the run (a
+planned one), the round (within the run's rounds), the pooled statistics (finite, in the
+ranges :func:`fedheme.federated.server.combine_releases` gives, the site's own count as it
+released it: the count sets the sampling rate) and the weights (finite, bounded).
+
 Its accountant lives in its state folder and survives the node: after each round the node
-writes (atomically, under a lock) the round reached, the accountant's history and its
-reply. A round asked again with the same global weights (its reply was lost: a network
-failure, a node killed and restarted) is answered from that file, not trained again;
-asked with other weights, it is refused, since the same noise on other inputs would let
-the difference of the two replies cancel the noise. A node's ledger rows for the run are
-written beside it and sent with every reply (mechanisms only, as in the pipeline's
-ledger). A DP run's training loss is never sent: it is an exact function of the patients.
+writes (atomically and durably, under a lock) the round reached, the accountant's history
+and its reply. The last round asked again with the same global weights (its reply was
+lost: a network failure, a node killed and restarted) is answered from that file, not
+trained again; asked with other weights, or an earlier round, it is refused, since the
+same noise on other inputs would let the difference of two replies cancel the noise. The
+run's DP-SGD is charged to the study-wide accountant once, before its first step. A node's
+ledger rows for the run are written beside it and sent with every reply (mechanisms only,
+as in the pipeline's ledger). A DP run's training loss is never sent: it is an exact
+function of the patients.
 """
 
 from __future__ import annotations
@@ -35,16 +43,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from fedheme.network.study import NetworkRun, load_study_config
+from fedheme.network.study import NetworkRun, load_study_config, study_sites
 
 #: What a node's data folder holds (the pipeline's ``results/<disease>/sites/<site>/private``).
 PATIENTS_FILE = "patients.parquet"
 #: Keys of a node's settings file.
-NODE_KEYS = ("site", "disease", "data", "state", "study_config")
+NODE_KEYS = ("site", "disease", "data", "state", "study_config", "site_sheet")
+#: The largest absolute weight a node trains from (a model of standardised features has
+#: weights of a few units; huge ones could overflow a patient's loss).
+MAX_WEIGHT = 1e3
 
 
 class NodeError(ValueError):
-    """A request the node refuses (a run its study does not plan, a replayed round)."""
+    """A request the node refuses (a run its study does not plan, a replayed round, bad
+    statistics or weights); its message says why and names no patient value."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +67,10 @@ class NodeSettings:
         site: the site's id, as in the study's site sheet.
         disease: the disease the node trains.
         data: the site's private folder: ``patients.parquet`` and ``secret.key``.
-        state: the node's own folder: accountants, replies and ledgers of its runs.
+        state: the node's own folder: accountants, releases, replies and ledgers.
         study_config: the study's config files, merged in order (``config/config.yaml``
             first); the node's own copy, not the coordinator's.
+        site_sheet: the study's site sheet (its folds: which site each holds out).
     """
 
     site: str
@@ -65,6 +78,7 @@ class NodeSettings:
     data: Path
     state: Path
     study_config: tuple[Path, ...]
+    site_sheet: Path
 
     @classmethod
     def read(cls, path: str | Path) -> "NodeSettings":
@@ -79,8 +93,8 @@ class NodeSettings:
             raise NodeError(f"{path}: node settings lack {missing} (keys: {list(NODE_KEYS)})")
         files = raw["study_config"] if isinstance(raw["study_config"], list) else [raw["study_config"]]
         here = path.resolve().parent
-        settings = cls(str(raw["site"]), str(raw["disease"]), here / raw["data"], here / raw["state"],
-                       tuple(here / f for f in files))  # fmt: skip
+        settings = cls(str(raw["site"]), str(raw["disease"]), here / raw["data"], (here / raw["state"]).resolve(),
+                       tuple(here / f for f in files), here / raw["site_sheet"])  # fmt: skip
         if not (settings.data / PATIENTS_FILE).is_file():
             raise NodeError(f"{path}: data folder {settings.data} has no {PATIENTS_FILE}")
         return settings
@@ -95,17 +109,55 @@ def weights_digest(weights: dict, round_index: int) -> str:
     return h.hexdigest()
 
 
+def check_weights(weights: dict) -> None:
+    """Refuse global weights that are not finite or exceed :data:`MAX_WEIGHT`: a
+    non-finite gradient would pass clipping and noise and tell whether some patient's
+    feature sits exactly where the coordinator chose."""
+    import torch
+
+    for name, value in weights.items():
+        if not torch.is_tensor(value) or not torch.isfinite(value).all() or (value.numel() and float(value.abs().max()) > MAX_WEIGHT):
+            raise NodeError(f"the global weights {name!r} are not finite or exceed {MAX_WEIGHT:g} in absolute value")
+
+
+def check_stats(stats: dict, settings, endpoint: str, *, site: str, own_n: float) -> None:
+    """Refuse pooled statistics outside what :func:`~fedheme.federated.server.combine_releases`
+    makes: feature means and sds finite and in range (sd >= 0.05), bin edges finite and
+    increasing, and this site's count equal to its own release's."""
+    problems = []
+    features = stats.get("features", {})
+    for name in settings.spec.numeric:
+        f = features.get(name, {})
+        if not (_finite(f.get("mean")) and -1 <= f["mean"] <= 1 and _finite(f.get("sd")) and 0.05 <= f["sd"] <= 1):
+            problems.append(f"numeric feature {name}")
+    for name in settings.spec.binary:
+        f = features.get(name, {})
+        if not (_finite(f.get("mean")) and 0 <= f["mean"] <= 1):
+            problems.append(f"binary feature {name}")
+    if settings.task(endpoint) == "hazard":
+        edges = stats.get("bin_edges", {}).get(endpoint, [])
+        if len(edges) != settings.bins(endpoint) - 1 or not all(map(_finite, edges)) or list(edges) != sorted(set(edges)):
+            problems.append(f"bin edges of {endpoint}")
+    if not _finite(stats.get("site_n", {}).get(site)) or float(stats["site_n"][site]) != own_n:
+        problems.append("this site's count differs from its release")
+    if problems:
+        raise NodeError("the coordinator's pooled statistics are not valid: " + "; ".join(problems))
+
+
 class SiteNode:
     """One hospital's node: its data folder, its state and its copy of the study config."""
 
     def __init__(self, settings: NodeSettings):
+        from fedheme.privacy.accounting import use_calibration_cache
+
         self.settings = settings
         self.config = load_study_config(list(settings.study_config))
         if settings.disease not in self.config.get("diseases", {}):
             raise NodeError(f"node {settings.site}: disease {settings.disease!r} is not in its study config")
+        self.sites = study_sites(settings.site_sheet, settings.disease)
+        if settings.site not in self.sites:
+            raise NodeError(f"node {settings.site}: not a {settings.disease} site of the site sheet {settings.site_sheet}")
         self.privacy = self.config.get("privacy", {})
-        from fedheme.privacy.accounting import use_calibration_cache
-
         # noise calibrations (public numbers only) kept across the node's messages
         use_calibration_cache(settings.state / "noise_calibration")
 
@@ -115,8 +167,8 @@ class SiteNode:
         return {"site": self.settings.site, "disease": self.settings.disease}
 
     def release(self, run: NetworkRun) -> dict:
-        """The site's release before training ``run`` (its aggregates, as the pipeline's
-        release job draws them), with the node's ledger rows for the run so far."""
+        """The site's release before training ``run``, with the node's ledger rows for the
+        run so far and its epsilon."""
         self._check(run)
         with self._locked(run):
             release = self.release_of(run)
@@ -125,7 +177,7 @@ class SiteNode:
             if saved is not None:
                 client.accountant.history = [tuple(h) for h in saved["history"]]
             ledger = self._write_ledger(run, client)
-        return {"release": release, "ledger": ledger, "epsilon": _finite(client.epsilon())}
+        return {"release": release, "ledger": ledger, "epsilon": _finite_or_none(client.epsilon())}
 
     def train(self, run: NetworkRun, stats: dict, weights: dict, round_index: int) -> tuple[dict, dict]:
         """One round of local training from the global ``weights``; returns (new weights,
@@ -133,13 +185,11 @@ class SiteNode:
         self._check(run)
         if not 1 <= round_index <= run.train_config(self.config).rounds:
             raise NodeError(f"node {self.settings.site}: round {round_index} is outside the run's rounds")
+        check_weights(weights)
         with self._locked(run):
             release = self.release_of(run)
-        own_n = max(float(release["numeric"][0]), 1.0)
-        if float(stats["site_n"].get(self.settings.site, math.nan)) != own_n:
-            raise NodeError(f"node {self.settings.site}: the coordinator's count for this site is not the site's release")
-        request = weights_digest(weights, round_index)
-        with self._locked(run):
+            check_stats(stats, run.settings(self.config), run.endpoint, site=self.settings.site, own_n=max(float(release["numeric"][0]), 1.0))
+            request = weights_digest(weights, round_index)
             saved = self._load(run)
             done = 0 if saved is None else int(saved["round"])
             if saved is not None and done == round_index:
@@ -149,12 +199,13 @@ class SiteNode:
                 return saved["weights"], saved["reply"]
             if round_index < done:
                 raise NodeError(f"node {self.settings.site}: {run.name} has reached round {done}; round {round_index} is past")
-            self._charge_training(run)
+            if saved is None:  # the run's first step: its DP-SGD charged once, before it
+                self._charge_training(run)
             client = self._client(run, stats, release)
             if saved is not None:
                 client.accountant.history = [tuple(h) for h in saved["history"]]
             new_weights, loss = client.train(weights, round_index)
-            reply = {"loss": loss if not run.private else None, "epsilon": _finite(client.epsilon()),
+            reply = {"loss": loss if not run.private else None, "epsilon": _finite_or_none(client.epsilon()),
                      "ledger": self._ledger_rows(run, client)}  # fmt: skip
             self._save(run, {"round": round_index, "request": request, "history": list(client.accountant.history),
                              "weights": new_weights, "reply": reply})  # fmt: skip
@@ -170,7 +221,7 @@ class SiteNode:
     def _check(self, run: NetworkRun) -> None:
         if run.disease != self.settings.disease:
             raise NodeError(f"node {self.settings.site} serves {self.settings.disease}, not {run.disease}")
-        problems = run.problems(self.config, self.settings.site)
+        problems = run.problems(self.config, self.sites, self.settings.site)
         if problems:
             raise NodeError(f"node {self.settings.site} refuses {run.name}: " + "; ".join(problems))
 
@@ -179,14 +230,22 @@ class SiteNode:
 
         return dp_release_mode(run.seed) if run.private else "exact"
 
+    def _release_name(self, run: NetworkRun) -> str:
+        from fedheme.folds import Fold
+        from fedheme.grid import DIAGNOSIS, release_name
+
+        study = DIAGNOSIS if run.endpoint == DIAGNOSIS else "training"
+        return release_name(Fold.parse(run.fold).train_subset, self._mode(run), study)
+
     def release_of(self, run: NetworkRun) -> dict:
-        """The site's release for ``run``: made once, kept in the node's state and sent
-        again as it is (with ``privacy.randomness: os`` a new draw would be a new release)."""
+        """The site's release for ``run``: made once per release (subset, seed, study) and
+        kept in the node's state; every run of that release gets the same one (with
+        ``privacy.randomness: os`` a new draw would be a new release)."""
         from fedheme.folds import Fold
         from fedheme.io import read_json, write_json
         from fedheme.jobs.train import site_releases
 
-        path = self._state_file(run).with_suffix(".release.json")
+        path = self._inside_state(self.settings.state / run.disease / "releases" / f"{self._release_name(run)}.json")
         if path.exists():
             return read_json(path)
         mode = self._mode(run)
@@ -194,7 +253,6 @@ class SiteNode:
                                 training=run.training(self.config), site_id=self.settings.site, subset=Fold.parse(run.fold).train_subset,
                                 modes=[mode], seed=self.config["split"]["seed"], privacy=self.privacy,
                                 diagnosis=run.diagnosis(self.config))[mode]  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, release)
         return release
 
@@ -231,7 +289,7 @@ class SiteNode:
 
     def _charge_training(self, run: NetworkRun) -> None:
         """``deployment`` mode: the run's DP-SGD charged to the site's study-wide accountant
-        before its first step (a charge already made counts once)."""
+        before its first step, under the identity the pipeline's training job charges."""
         from fedheme.privacy.budget import site_accountant
         from fedheme.privacy.plan import training_charges
         from fedheme.privacy.randomness import data_digest
@@ -243,13 +301,23 @@ class SiteNode:
             return
         charges = training_charges(run.disease, self.config["diseases"][run.disease], training, endpoint=run.endpoint,
                                    fold=run.fold, site=self.settings.site)  # fmt: skip
-        mine = [c for c in charges if c.identity.split("/")[-1] == f"{run.name}_federation"]
+        identity = f"{run.disease}/{run.endpoint}/{run.name}_federation"
+        mine = [c for c in charges if c.identity == identity]
+        if len(mine) != 1:
+            raise NodeError(f"node {self.settings.site}: the study's privacy plan has no charge {identity}")
         accountant.charge(mine, data=data_digest(self._rows(run)))
 
     # -- the node's state -------------------------------------------------------------------
 
+    def _inside_state(self, path: Path) -> Path:
+        """``path``, refused unless it lies inside the node's state folder."""
+        resolved = path.resolve()
+        if self.settings.state not in resolved.parents:
+            raise NodeError(f"node {self.settings.site}: {path} is outside its state folder")
+        return resolved
+
     def _state_file(self, run: NetworkRun) -> Path:
-        return self.settings.state / run.disease / run.endpoint / f"{run.name}.pt"
+        return self._inside_state(self.settings.state / run.disease / run.endpoint / f"{run.name}.pt")
 
     @contextmanager
     def _locked(self, run: NetworkRun):
@@ -273,12 +341,17 @@ class SiteNode:
 
         from fedheme.io import atomic_path
 
-        with atomic_path(self._state_file(run)) as tmp:
+        with atomic_path(self._state_file(run), durable=True) as tmp:
             torch.save(state, tmp)
 
     def ledger_file(self, run: NetworkRun) -> Path:
         """The node's ledger rows of ``run`` (what it has released so far)."""
         return self._state_file(run).with_suffix(".ledger.tsv")
+
+    def round_reached(self, run: NetworkRun) -> int:
+        """The last round of ``run`` the node has trained (0: none)."""
+        saved = self._load(run)
+        return 0 if saved is None else int(saved["round"])
 
     def _ledger_rows(self, run: NetworkRun, client) -> list[dict]:
         """The rows the pipeline's training job writes for this site and run."""
@@ -300,5 +373,9 @@ class SiteNode:
         return rows
 
 
-def _finite(value: float) -> float | None:
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,96 @@ def supernode_command(superlink: str, *, site_config: Path, port: int, root_cert
     return command
 
 
+def pinned_clientapp_bin(folder: Path) -> Path:
+    """A folder holding ``flwr-clientapp``: :mod:`fedheme.network.pinned_clientapp` under
+    Flower's name (first on a SuperNode's PATH, it runs the installed fedheme ClientApp and
+    never the coordinator's app package)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "flwr-clientapp"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fedheme.network.pinned_clientapp "$@"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return folder
+
+
+def node_environment(state: Path) -> dict[str, str]:
+    """The environment of a hospital's SuperNode: Flower's files in the node's state folder
+    and the pinned ``flwr-clientapp`` first on its PATH."""
+    path = os.pathsep.join([str(pinned_clientapp_bin(state / "bin")), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "FLWR_HOME": str(state / "flower"), "PATH": path}
+
+
+#: What ``flower-supernode`` prints when the SuperLink refuses to activate it (Flower's
+#: exit code 305; its exit status is 1): its key not registered yet, or its previous
+#: session (a node killed and restarted) not yet expired (two missed heartbeats, about a
+#: minute).
+SUPERNODE_NOT_ACTIVATED = "Exit Code: 305"
+
+
+def _become_subreaper() -> None:
+    """Linux: orphans of this process's descendants become its children (Flower detaches
+    its helpers into their own sessions), so it can stop them. Elsewhere: nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop_children(grace: float = 5.0) -> None:
+    """Stop every descendant of this process, by PID (SIGTERM, then SIGKILL)."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=grace)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+def supervise_supernode(command: list[str], env: dict, *, patience: float = 600.0, delay: float = 5.0) -> int:
+    """Run a hospital's SuperNode as this process's child until it ends; start it again
+    while the SuperLink refuses to activate it (for up to ``patience`` seconds). On
+    SIGTERM or SIGINT, and after each run, every process it started is stopped by PID."""
+    _become_subreaper()
+
+    def end(signum, _frame):
+        _stop_children()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, end)
+    signal.signal(signal.SIGINT, end)
+    deadline = time.monotonic() + patience
+    while True:
+        refused = threading.Event()
+        node = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+
+        def relay(stream=node.stdout, refused=refused):  # its output, watched for a refusal
+            for line in stream:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+                if SUPERNODE_NOT_ACTIVATED in line:
+                    refused.set()
+
+        reader = threading.Thread(target=relay, daemon=True)
+        reader.start()
+        code = node.wait()
+        _stop_children()  # Flower's helpers left behind by the SuperNode (they hold its output open)
+        reader.join(timeout=5)
+        if not refused.is_set() or time.monotonic() > deadline:
+            return code
+        print(f"fedheme node: the SuperLink did not activate this node (its key not registered yet, or its previous "
+              f"session not yet expired); again in {delay:g} s", file=sys.stderr, flush=True)  # fmt: skip
+        time.sleep(delay)
+
+
 def write_connection(home: Path, name: str, address: str, *, root_certificates: Path | None) -> None:
     """The SuperLink connection ``name`` in ``$FLWR_HOME/config.toml`` (for ``flwr run``)."""
     home.mkdir(parents=True, exist_ok=True)
@@ -135,8 +226,9 @@ def stop(process: subprocess.Popen, *, grace: float = 10.0) -> None:
     whatever of the family is left after ``grace`` seconds."""
     import psutil
 
-    family = _family(process.pid)
-    if process.poll() is None:
+    running = process.poll() is None
+    family = _family(process.pid) if running else {}
+    if running:
         try:
             os.killpg(process.pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -145,18 +237,22 @@ def stop(process: subprocess.Popen, *, grace: float = 10.0) -> None:
         while process.poll() is None and time.monotonic() < deadline:
             family.update(_family(process.pid))
             time.sleep(0.1)
-    for pid, member in family.items():
+    for member in list(family.values()):  # children of the family started meanwhile, too
         try:
-            if member.is_running():
-                member.kill()
+            family.update({p.pid: p for p in member.children(recursive=True)})
         except psutil.NoSuchProcess:
             pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if process.poll() is None:
-        process.wait()
+    for member in family.values():
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    if running:
+        try:  # its group, while its id cannot have been reused (the leader is not reaped yet)
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
 
 
 def wait_for_port(address: str, *, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
@@ -180,6 +276,26 @@ def flwr_run(home: Path, connection: str, run_file: Path, *, log: Path) -> int:
     command = [_bin("flwr"), "run", str(APP_DIR), connection, "--run-config", f'run-file="{Path(run_file).resolve()}"', "--stream"]
     with open(log, "ab") as handle:
         return subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "FLWR_HOME": str(home)}).returncode
+
+
+def register_nodes(home: Path, connection: str, public_keys: dict[str, Path], *, log: Path) -> dict[int, str]:
+    """Register each hospital's public key (ECDSA, OpenSSH format) with the SuperLink of
+    ``connection`` (node authentication: only these SuperNodes may join); returns the node
+    id Flower gives each key -> its site, the only node that may answer for that site."""
+    import json
+
+    nodes = {}
+    for site, key in public_keys.items():
+        command = [_bin("flwr"), "supernode", "register", str(Path(key).resolve()), connection, "--format", "json"]
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "FLWR_HOME": str(home)})
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(done.stdout + done.stderr)
+        try:  # its JSON answer: {"success": true, "node-id": ...}
+            answer = json.JSONDecoder().raw_decode(done.stdout[done.stdout.index("{"):])[0]
+            nodes[int(answer["node-id"])] = site
+        except (ValueError, KeyError) as err:
+            raise RuntimeError(f"could not register the node key {key} of {site} (see {log})") from err
+    return nodes
 
 
 @dataclass

@@ -10,6 +10,7 @@ while each node here keeps one accountant over every round and release
 
 from __future__ import annotations
 
+import sys
 import time
 
 from flwr.app import Context, Message
@@ -25,33 +26,52 @@ TRANSIENT_ERRORS = {3, 4, 5, 8}  # MESSAGE_UNAVAILABLE, REPLY_MESSAGE_UNAVAILABL
 class FlowerTransport:
     """Requests to the sites' nodes through a Flower Grid, robust to nodes that restart.
 
-    Nodes say which site they serve (``query.hello``) when first seen. A request is sent
-    again when its site's node changes (a node killed and restarted registers anew), when
-    Flower says the message or node was lost, or after ``resend_after`` seconds without a
-    reply; the node answers a repeated request from its state, without training again. A
-    node's refusal stops the run with its reason.
+    Nodes say which site they serve (``query.hello``) when first seen; with node
+    authentication (``nodes``: the id Flower gave each registered key -> its site) a node
+    may answer only for its own site, otherwise the newest node claiming a site serves it.
+    A request is sent again when its site's node changes (a restarted node without a
+    registered key registers anew), ``retry_after`` seconds after Flower said the message
+    or node was lost, or after ``resend_after`` seconds without a reply; a node answers a
+    repeated request from its state, without training again. A node's refusal stops the
+    run with its reason.
 
     Args:
         grid: Flower's Grid of the run.
+        nodes: node id -> site of the registered nodes (None: no node authentication).
         timeout: seconds to wait for every site's reply to one request.
         resend_after: seconds before a request without reply is sent again.
     """
 
-    def __init__(self, grid: Grid, *, timeout: float = 1800.0, resend_after: float = 600.0, poll: float = 0.2):
+    def __init__(self, grid: Grid, *, nodes: dict[int, str] | None = None, timeout: float = 1800.0, resend_after: float = 600.0,
+                 retry_after: float = 10.0, poll: float = 0.2):  # fmt: skip
         self.grid = grid
-        self.timeout, self.resend_after, self.poll = timeout, resend_after, poll
-        self.site_of: dict[int, str] = {}
+        self.registered = nodes
+        self.timeout, self.resend_after, self.retry_after, self.poll = timeout, resend_after, retry_after, poll
         self.node_of: dict[str, int] = {}
         self._hellos: dict[str, int] = {}  # message id -> node id
-        self._greeted: set[int] = set()
+        self._greeted: dict[int, float] = {}  # node id -> when greeted
+        self._failed: set[int] = set()  # nodes to greet again (after retry_after)
 
-    def _greet_new_nodes(self) -> None:
-        new = [n for n in self.grid.get_node_ids() if n not in self._greeted]
+    def _greet_new_nodes(self, now: float) -> None:
+        new = [n for n in self.grid.get_node_ids()
+               if n not in self._greeted or (n in self._failed and now - self._greeted[n] > self.retry_after)]  # fmt: skip
+        self._failed -= set(new)
         if new:
             messages = [Message(encode({}), dst_node_id=n, message_type="query.hello") for n in new]
             for node, message_id in zip(new, self.grid.push_messages(messages)):
                 self._hellos[message_id] = node
-                self._greeted.add(node)
+                self._greeted[node] = now
+
+    def _hello(self, node: int, reply: Message, now: float) -> None:
+        if reply.has_error():  # greet it again later
+            self._failed.add(node)
+            return
+        site = decode(reply.content)[0].get("site")
+        if self.registered is not None and self.registered.get(node) != site:
+            print(f"fedheme: node {node} claims site {site!r} but its key is registered for {self.registered.get(node)!r}; ignored",
+                  file=sys.stderr)  # fmt: skip
+            return
+        self.node_of[site] = node
 
     def ask(self, kind: str, requests: dict[str, tuple[dict, dict | None]]) -> dict[str, tuple[dict, dict | None]]:
         message_type = "train" if kind == "train" else f"query.{kind}"
@@ -63,8 +83,8 @@ class FlowerTransport:
             now = time.monotonic()
             if now > deadline:
                 waiting = sorted(set(requests) - set(answers))
-                raise TimeoutError(f"no reply to {kind} from {waiting} in {self.timeout:g} s (nodes seen: {sorted(self.node_of)})")
-            self._greet_new_nodes()
+                raise TimeoutError(f"no reply to {kind} from {waiting} in {self.timeout:g} s (sites seen: {sorted(self.node_of)})")
+            self._greet_new_nodes(now)
             for site, (body, weights) in requests.items():
                 node = self.node_of.get(site)
                 if site in answers or node is None:
@@ -77,17 +97,15 @@ class FlowerTransport:
             for reply in self.grid.pull_messages(list(sent) + list(self._hellos)):
                 replied_to = reply.metadata.reply_to_message_id
                 if replied_to in self._hellos:
-                    node = self._hellos.pop(replied_to)
-                    if not reply.has_error():
-                        site = decode(reply.content)[0]["site"]
-                        self.site_of[node], self.node_of[site] = site, node
+                    self._hello(self._hellos.pop(replied_to), reply, now)
                     continue
                 site = sent.pop(replied_to, None)
                 if site is None or site in answers:
                     continue
                 if reply.has_error():
-                    if reply.error.code in TRANSIENT_ERRORS:
-                        last.pop(site, None)  # send again
+                    if reply.error.code in TRANSIENT_ERRORS:  # lost: greet its node again, send again soon
+                        self._failed.add(last[site][0])
+                        last[site] = (last[site][0], now - self.resend_after + self.retry_after)
                         continue
                     raise RuntimeError(f"site {site} refused {kind}: {reply.error.reason}")
                 answers[site] = decode(reply.content)
@@ -100,9 +118,11 @@ server_app = ServerApp()
 
 @server_app.main()
 def _coordinate(grid: Grid, context: Context) -> None:
+    from fedheme.io import read_json
     from fedheme.network.coordinator import CoordinatorSettings, coordinate
 
     settings = CoordinatorSettings.read(str(context.run_config["run-file"]))
-    transport = FlowerTransport(grid, timeout=float(settings.network.get("round_timeout", 1800.0)),
+    nodes = {int(k): v for k, v in read_json(settings.nodes_file).items()} if settings.nodes_file.exists() else None
+    transport = FlowerTransport(grid, nodes=nodes, timeout=float(settings.network.get("round_timeout", 1800.0)),
                                 resend_after=float(settings.network.get("resend_after", 600.0)))  # fmt: skip
     coordinate(transport, settings)

@@ -1,22 +1,25 @@
 """What a networked run is, and the study config every party reads (public).
 
 A run of the networked federation is one run of the pipeline's grid: (disease, endpoint,
-fold, strategy, epsilon, seed). Coordinator and nodes each read the study config from
-their own copy of its files; a node takes part only in a run its copy of the grid holds
-(:meth:`NetworkRun.problems`), so a coordinator cannot ask a hospital for a run the study
-did not plan (another epsilon, an exact release in deployment mode).
+fold, strategy, epsilon, seed). Coordinator and nodes each read the study config and site
+sheet from their own copies; a node takes part only in a run its copy of the grid holds
+(:meth:`NetworkRun.problems`: one of the study's folds, strategies, epsilons and seeds),
+so a coordinator cannot ask a hospital for a run the study did not plan (another fold or
+epsilon, an exact release in deployment mode).
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import yaml
 
-from fedheme.folds import Fold
-from fedheme.grid import DIAGNOSIS, TRANSPLANT, diagnosis_of, run_name, study_training, train_endpoints
+from fedheme.folds import FOLD_PATTERN, Fold
+from fedheme.grid import DIAGNOSIS, TRANSPLANT, diagnosis_folds, diagnosis_of, run_name, study_folds, study_training, train_endpoints
 
 #: The strategies a networked run may train (the pipeline's federated ones).
 NETWORK_STRATEGIES = ("fedavg", "fedprox", "fedadam")
@@ -42,6 +45,16 @@ def load_study_config(paths: list[str | Path]) -> dict:
             raise ValueError(f"{path}: a study config is a YAML mapping")
         config = _merge(config, loaded)
     return config
+
+
+def study_sites(sheet: str | Path, disease: str) -> list[str]:
+    """The sites of ``disease`` in the study's site sheet (TSV with ``site_id`` and
+    ``disease`` columns), in the sheet's order (the order of the pipeline's sums)."""
+    with open(sheet, encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader((line for line in handle if not line.startswith("#")), delimiter="\t")]
+    if rows and not {"site_id", "disease"} <= set(rows[0]):
+        raise ValueError(f"{sheet}: a site sheet has the columns site_id and disease")
+    return [r["site_id"] for r in rows if r["disease"] == disease]
 
 
 @dataclass(frozen=True)
@@ -102,26 +115,28 @@ class NetworkRun:
 
         return study_settings(config["diseases"][self.disease], self.training(config), self.diagnosis(config))
 
-    def problems(self, config: dict, site: str | None = None) -> list[str]:
-        """Why the study ``config`` does not plan this run (for ``site``, a training site
-        of it); empty when it does."""
+    def folds(self, config: dict, sites: list[str]) -> list[str]:
+        """The folds the study trains for the run's endpoint."""
+        if self.endpoint == DIAGNOSIS:
+            return diagnosis_folds(config, self.disease, sites)
+        return study_folds(config, self.disease, sites)
+
+    def problems(self, config: dict, sites: list[str], site: str | None = None) -> list[str]:
+        """Why the study (``config`` and its ``sites`` of the disease) does not plan this run
+        (for ``site``: one of its training sites); empty when it does."""
         if self.disease not in config.get("diseases", {}):
             return [f"disease {self.disease!r} is not in the study config"]
-        disease = config["diseases"][self.disease]
-        endpoints = train_endpoints(disease) + ([DIAGNOSIS] if diagnosis_of(config, self.disease) else [])
-        out = []
         if self.endpoint == TRANSPLANT:
-            out.append("the transplant model is not trained over the network (its cohort needs each site's transplant times)")
-        elif self.endpoint not in endpoints:
-            out.append(f"endpoint {self.endpoint!r} is not one the study trains ({endpoints})")
-            return out
+            return ["the transplant model is not trained over the network (its cohort needs each site's transplant times)"]
+        endpoints = train_endpoints(config["diseases"][self.disease]) + ([DIAGNOSIS] if diagnosis_of(config, self.disease) else [])
+        if self.endpoint not in endpoints:
+            return [f"endpoint {self.endpoint!r} is not one the study trains ({endpoints})"]
+        if not re.fullmatch(FOLD_PATTERN, self.fold) or self.fold not in self.folds(config, sites):
+            return [f"fold {self.fold!r} is not one of the study's folds {self.folds(config, sites)}"]
+        out = []
+        if site is not None and site not in Fold.parse(self.fold).train_sites(sites):
+            out.append(f"site {site} does not train fold {self.fold} (held out, or not in the study's site sheet)")
         training = self.training(config)
-        try:
-            fold = Fold.parse(self.fold)
-        except ValueError as err:
-            return out + [str(err)]
-        if site is not None and fold.held_out == site:
-            out.append(f"site {site} is held out of fold {self.fold}: it does not train it")
         if self.strategy not in NETWORK_STRATEGIES or self.strategy not in training["strategies"]:
             out.append(f"strategy {self.strategy!r} is not one of the study's federated strategies {training['strategies']}")
         if self.epsilon not in [float(e) for e in training["epsilons"]]:
