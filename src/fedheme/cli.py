@@ -183,49 +183,14 @@ def _node(args: argparse.Namespace) -> int:
 
 def _coordinate(args: argparse.Namespace) -> int:
     """The coordinator: a SuperLink (unless one runs already) and the runs of a run file."""
-    from contextlib import nullcontext
-    from pathlib import Path
-
-    from fedheme.io import write_json
     from fedheme.network.coordinator import CoordinationError, CoordinatorSettings
-    from fedheme.network.processes import Federation, Tls, flwr_run, register_nodes, write_connection
+    from fedheme.network.processes import coordinate_federation
 
     try:
         settings = CoordinatorSettings.read(args.config)
-        network = settings.network
-        address = str(network.get("superlink", "127.0.0.1:9091"))
-        here = Path(args.config).resolve().parent
-        tls = None
-        if "ca" in network:
-            tls = Tls(here / network["ca"], here / network["certfile"], here / network["keyfile"])
-        elif not network.get("insecure", False):
-            raise CoordinationError(f"{args.config}: [network] needs ca, certfile and keyfile (TLS) or insecure = true (loopback only)")
-        if set(network.get("node_keys", {})) - set(settings.sites):
-            raise CoordinationError(f"{args.config}: [network.node_keys] names sites the run does not train")
-        home = settings.out / "flower"
-        write_connection(home, "fedheme", address, root_certificates=None if tls is None else tls.ca)
-        node_keys = {site: here / key for site, key in network.get("node_keys", {}).items()}
-        superlink = Federation(address, home, tls, node_auth=bool(node_keys))
-    except (CoordinationError, ValueError, KeyError, OSError) as err:
+        bundle = coordinate_federation(settings, args.config)
+    except (CoordinationError, ValueError, KeyError, OSError, RuntimeError) as err:
         print(f"fedheme coordinate: {err}", file=sys.stderr)
-        return 1
-    import signal
-
-    # stopped by its PID (SIGTERM), the coordinator still stops its SuperLink on the way out
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    bundle = settings.out / "models.pt"
-    bundle.unlink(missing_ok=True)  # written again only by a run that finishes
-    settings.nodes_file.unlink(missing_ok=True)
-    log = home / "run.log"
-    with superlink if network.get("start_superlink", True) else nullcontext():
-        print(f"fedheme coordinate: SuperLink on {address}; waiting for the nodes of {list(settings.sites)}; log {log}", flush=True)
-        if node_keys:  # node authentication: only the SuperNodes of these keys may join, each for its site
-            write_json(settings.nodes_file, {str(node): site for node, site in register_nodes(home, "fedheme", node_keys, log=log).items()})
-        print("fedheme coordinate: ready for the nodes", flush=True)
-        code = flwr_run(home, "fedheme", args.config, log=log)
-    if code != 0 or not bundle.exists():
-        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-        print(f"fedheme coordinate: the run did not finish (flwr run exit {code}); last lines of {log}:\n{tail}", file=sys.stderr)
         return 1
     print(f"fedheme coordinate: {len(settings.runs)} run(s) of {settings.runs[0].fold} trained over {len(settings.sites)} nodes: "
           f"{bundle}, {settings.out / 'ledger.tsv'}, {settings.out / 'rounds.tsv'}")  # fmt: skip

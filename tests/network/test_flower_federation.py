@@ -17,6 +17,7 @@ from __future__ import annotations
 import socket
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -198,3 +199,49 @@ def test_node_keys_register_with_a_superlink_and_each_node_answers_only_for_its_
     assert transport.node_of == {"siteB": node_b}
     with pytest.raises(TimeoutError, match="siteC"):
         transport.ask("release", {"siteC": ({}, None)})
+
+
+def test_a_node_runs_no_program_of_the_coordinators_app_package(tmp_path):
+    """Flower starts a task's program by name from the SuperNode's PATH: fedheme's pinned
+    ClientApp for ``flwr-clientapp``, a refusing stub for every other task type (an
+    ``agentapp`` package would otherwise be installed and imported); the pinned runtime
+    installs neither the package nor its dependencies and loads the installed ClientApp."""
+    import subprocess
+    from types import ModuleType
+
+    from flwr.supercore.constant import TASK_TYPE_TO_COMMAND
+
+    from fedheme.network.client_app import client_app
+    from fedheme.network.pinned_clientapp import pin
+    from fedheme.network.processes import node_environment
+
+    env = node_environment(tmp_path / "state")
+    first = env["PATH"].split(":")[0]
+    for command in set(TASK_TYPE_TO_COMMAND.values()) - {"flwr-clientapp"}:
+        done = subprocess.run([command], env=env, capture_output=True, text=True)
+        assert done.returncode != 0 and "refused" in done.stderr, command
+    assert (tmp_path / "state" / "bin" / "flwr-clientapp").parent == Path(first)
+    runtime = ModuleType("runtime")
+    pin(runtime)
+    assert runtime.install_from_fab(b"any package") is None
+    with pytest.raises(RuntimeError, match="no dependencies"):
+        runtime.install_app_dependencies("app", launch_id="x")
+    assert runtime.get_load_client_app_fn(default_app_ref="evil:app")("fab-id", "1.0", "hash") is client_app
+
+
+def test_the_coordinator_requires_a_key_per_site_beyond_the_loopback(tmp_path):
+    from fedheme.network.coordinator import CoordinationError, CoordinatorSettings
+    from fedheme.network.processes import coordinate_federation
+
+    tls = federation_certificates(tmp_path / "certificates")
+    base = {"ca": tls["ca"], "certfile": tls["certfile"], "keyfile": tls["keyfile"]}
+    cases = [
+        ({"superlink": "192.0.2.1:9091", **base}, "node authentication is required"),
+        ({"superlink": "127.0.0.1:9091", **base, "node_keys": {"siteB": tls["node_keys"]["siteB"]}}, "one key for every site"),
+        ({"superlink": "192.0.2.1:9091", "insecure": True}, "loopback"),
+        ({"superlink": "127.0.0.1:9091"}, "needs ca, certfile and keyfile"),
+    ]
+    for network, reason in cases:
+        path = run_file(tmp_path / "run.toml", [{"strategy": "fedavg", "epsilon": 3.0, "seed": 1}], network=network)
+        with pytest.raises((CoordinationError, ValueError), match=reason):
+            coordinate_federation(CoordinatorSettings.read(path), path)

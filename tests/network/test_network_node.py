@@ -24,7 +24,7 @@ def trained_fold(tmp_path_factory):
     """The pipeline's in-process training of the test fold (and the site folders it reads)."""
     workdir = make_workdir(tmp_path_factory.mktemp("network_pipeline"))
     snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2", f"{TRAINING}/models.pt",
-              "results/mds/sites/siteA/private/patients.parquet")  # fmt: skip
+              "results/mds/sites/siteA/private/scores.parquet")  # fmt: skip
     return workdir
 
 
@@ -175,3 +175,40 @@ def test_the_workflow_evaluates_a_networked_fold_like_the_simulated_one(trained_
     assert len(ours) == len(theirs) > 0 and set(ours["strategy"]) >= {"fedavg", "fedadam"}
     ours, theirs = (t.sort_values(key_columns).reset_index(drop=True) for t in (ours, theirs))
     pd.testing.assert_frame_equal(ours, theirs, check_exact=False, atol=1e-6)
+
+
+def test_a_test_site_charges_and_draws_its_model_table_under_the_models_fingerprint(trained_fold, tmp_path):
+    """Deployment mode: a fold's bundle replaced (a coordinator's networked training, a
+    retrained model) is evaluated with a fresh draw and charged again; the clinical scores'
+    tables, which do not depend on the model, and a repeat of the same bundle, are not."""
+    import shutil
+
+    from fedheme.grid import training_of
+    from fedheme.jobs.evaluate import evaluate_site_job
+    from fedheme.models.bundle import save_bundle
+    from fedheme.privacy.budget import BUDGET_FILE
+
+    config = load_study_config(STUDY + [STUDY[1].parent / "config_deployment.yaml"])
+    private = tmp_path / "siteA" / "private"
+    shutil.copytree(trained_fold / "results/mds/sites/siteA/private", private)
+    bundle = load_bundle(trained_fold / TRAINING / "models.pt")
+    other = {**bundle, "runs": [{**r, "weights": {k: v + 0.01 for k, v in r["weights"].items()}} for r in bundle["runs"]]}
+    for name, b in (("a.pt", bundle), ("b.pt", other)):
+        save_bundle(tmp_path / name, b)
+
+    def evaluate(models: str) -> pd.DataFrame:
+        out = tmp_path / f"out_{models}"
+        evaluate_site_job(models=tmp_path / models, patients=private / "patients.parquet", scores=private / "scores.parquet",
+                          disease_name="mds", disease=config["diseases"]["mds"], training=training_of(config, "mds"),
+                          evaluation=config["evaluation"], figures=config["figures"], privacy=config["privacy"], site_id="siteA",
+                          endpoint=ENDPOINT, fold=FOLD, out_metrics=out / "m.tsv", out_calibration=out / "c.tsv", out_km=out / "k.tsv",
+                          out_ledger=out / "l.tsv", out_predictions=out / "p.parquet")  # fmt: skip
+        return pd.read_csv(private / BUDGET_FILE, sep="\t")
+
+    first = evaluate("a.pt")
+    again = evaluate("a.pt")
+    replaced = evaluate("b.pt")
+    model = first["identity"].str.contains("/evaluation/model")
+    assert len(again) == len(first) and model.sum() == 1
+    new = replaced[~replaced["identity"].isin(first["identity"])]
+    assert len(new) == 1 and "/evaluation/model@" in new["identity"].iloc[0]

@@ -41,7 +41,7 @@ from fedheme.evaluation.tables import CALIBRATION_COLUMNS, DIGITS, METRIC_COLUMN
 from fedheme.federated.config import DesignSettings
 from fedheme.federated.design import design_matrix
 from fedheme.folds import Fold
-from fedheme.models.bundle import bundle_model
+from fedheme.models.bundle import bundle_model, model_digest
 from fedheme.privacy.randomness import SiteRandomness
 
 
@@ -223,6 +223,15 @@ def _model_risk_at_horizon(bundle: dict, run: dict, x: np.ndarray, binary: bool,
     return 1.0 - survival(np.array([calibration_time]))[:, 0]
 
 
+def declared_run(bundle: dict, declared) -> dict:
+    """The bundle's run of the declared model (strategy, epsilon label, seed)."""
+    strategy, epsilon, seed = map(str, declared)
+    run = next((r for r in bundle["runs"] if (r["strategy"], str(r["epsilon"]), str(r["seed"])) == (strategy, epsilon, seed)), None)
+    if run is None:
+        raise ValueError(f"{bundle['fold']}: the declared model {tuple(declared)} is not in the bundle")
+    return run
+
+
 def evaluate_site_deployment(site: SiteInputs, *, noise_multiplier: float, risk_edges: list[float]) -> tuple[SiteEvaluation, list[tuple[str, float]]]:
     """``deployment`` mode: the declared model and each clinical score at one test site,
     released as noisy count tables only (:mod:`fedheme.evaluation.noisy`).
@@ -247,9 +256,8 @@ def evaluate_site_deployment(site: SiteInputs, *, noise_multiplier: float, risk_
     binary = design_settings.is_binary(endpoint)
     rows = subset_rows(site.patients, parsed.test_subset)
     strategy, epsilon, seed = map(str, declared)
-    run = next((r for r in bundle["runs"] if (r["strategy"], str(r["epsilon"]), str(r["seed"])) == (strategy, epsilon, seed)), None)
-    if run is None:
-        raise ValueError(f"{fold}: the declared model {declared} is not in the bundle")
+    run = declared_run(bundle, declared)
+    model_id = model_digest(bundle, run)
     stats = bundle["stats"][run["mode"]]
     matrix = design_matrix(rows, design_settings, stats, endpoint)
     if binary:
@@ -270,7 +278,9 @@ def evaluate_site_deployment(site: SiteInputs, *, noise_multiplier: float, risk_
             cuts, labels = list(CATEGORY_CUTS[name]), {"strategy": name, "epsilon": None, "seed": None}
             groups = np.where(np.isfinite(risk), np.searchsorted(np.asarray(cuts, float), np.nan_to_num(risk), side="left"), -1)
         exact = count_table(groups, len(cuts) + 1, time_bin, len(times), event)
-        noisy = release_table(exact, noise_multiplier, randomness.numpy("evaluation", endpoint, fold, name))
+        # the model's table draws under the model's fingerprint: a new model, a new draw (and charge)
+        draw = ("evaluation", endpoint, fold, name) + ((model_id,) if name == "model" else ())
+        noisy = release_table(exact, noise_multiplier, randomness.numpy(*draw))
         released.append((name, float(noise_multiplier)))
         table = CountTable(noisy, np.arange(len(cuts) + 1, dtype=float), times, float(noise_multiplier))
         rng = randomness.numpy("evaluation-interval", endpoint, fold, name)  # post-processing of the released table

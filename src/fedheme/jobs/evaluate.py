@@ -23,13 +23,13 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     and listed in the ledger file.
     """
     from fedheme.evaluation.metrics import EvaluationSettings
-    from fedheme.evaluation.site import SiteInputs, evaluate_site, evaluate_site_deployment
+    from fedheme.evaluation.site import SiteInputs, declared_run, evaluate_site, evaluate_site_deployment
     from fedheme.evaluation.tables import declared_model
     from fedheme.federated.config import DesignSettings
-    from fedheme.models.bundle import load_bundle
+    from fedheme.models.bundle import load_bundle, model_digest
     from fedheme.privacy.budget import site_accountant
     from fedheme.privacy.ledger import RUN_LEDGER_COLUMNS, ledger_rows
-    from fedheme.privacy.plan import EVALUATION_NOISE, EVALUATION_RISK_EDGES, evaluation_charges, evaluation_scores
+    from fedheme.privacy.plan import EVALUATION_NOISE, EVALUATION_RISK_EDGES, Charge, evaluation_charges, evaluation_scores
     from fedheme.privacy.randomness import data_digest, site_randomness
 
     private_dir = Path(patients).parent
@@ -50,7 +50,11 @@ def evaluate_site_job(*, models, patients, scores, disease_name: str, disease: d
     else:
         noise = float(privacy.get("evaluation_noise", EVALUATION_NOISE))
         charges = evaluation_charges(disease_name, evaluation_scores(disease), endpoint=endpoint, fold=fold, noise_multiplier=noise)
-        accountant.charge(charges, data=digest)
+        # the model's table is charged under the model's fingerprint: evaluated again with
+        # another model (a retrained or replaced bundle), it is a new release and counts again
+        model_id = model_digest(site.bundle, declared_run(site.bundle, declared))
+        accountant.charge([Charge(f"{c.identity}@{model_id}", c.mechanism) if score == "model" else c
+                           for c, score in zip(charges, evaluation_scores(disease))], data=digest)  # fmt: skip
         result, _ = evaluate_site_deployment(site, noise_multiplier=noise,
                                              risk_edges=list(privacy.get("evaluation_risk_edges", EVALUATION_RISK_EDGES)))  # fmt: skip
         rows = []

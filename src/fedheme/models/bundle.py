@@ -67,3 +67,19 @@ def choose_runs(bundle: dict, strategy: str, epsilon: str | None) -> tuple[str, 
     if not picked:
         raise ValueError(f"the bundle's {strategy} models have epsilon {labels}, not {chosen!r}")
     return chosen, picked
+
+
+def model_digest(bundle: dict, run: dict) -> str:
+    """A fingerprint (16 hex digits) of what one run of a bundle predicts with: its weights,
+    byte for byte, and the pooled statistics of its release mode. A release computed from a
+    model's predictions draws its noise (and is charged) under it: another model, another
+    draw and another charge."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps(bundle["stats"].get(run.get("mode"), {}), sort_keys=True, default=str).encode())
+    for name in sorted(run["weights"]):
+        value = run["weights"][name]
+        h.update(name.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes() if torch.is_tensor(value) else repr(value).encode())
+    return h.hexdigest()[:16]

@@ -1,8 +1,12 @@
 """A hospital's node in the networked federation (site side: it reads the site's patients).
 
 A node reads its data folder (the site's harmonised ``patients.parquet`` and its
-``secret.key``: the pipeline's ``private/`` folder of that site) and writes only its state
-folder. It answers three requests of the coordinator, each for a run its own copy of the
+``secret.key``: the pipeline's ``private/`` folder of that site). Its records of what it
+released (releases, the round each run reached, accountants, replies, ledgers) live in
+that folder's ``network/`` subfolder, beside the key and the study-wide budget: whoever
+wipes them wipes the key too, so no replay guard can be lost while the draws it guards
+can still be made. Its state folder holds only Flower's files and noise calibrations
+(public numbers). It answers three requests of the coordinator, each for a run its own copy of the
 study config and site sheet plans (:meth:`fedheme.network.study.NetworkRun.problems`):
 
 * ``hello``: which site and disease it serves;
@@ -47,6 +51,8 @@ from fedheme.network.study import NetworkRun, load_study_config, study_sites
 
 #: What a node's data folder holds (the pipeline's ``results/<disease>/sites/<site>/private``).
 PATIENTS_FILE = "patients.parquet"
+#: The node's records, inside its data folder.
+RECORDS = "network"
 #: Keys of a node's settings file.
 NODE_KEYS = ("site", "disease", "data", "state", "study_config", "site_sheet")
 #: The largest absolute weight a node trains from (a model of standardised features has
@@ -67,7 +73,8 @@ class NodeSettings:
         site: the site's id, as in the study's site sheet.
         disease: the disease the node trains.
         data: the site's private folder: ``patients.parquet`` and ``secret.key``.
-        state: the node's own folder: accountants, releases, replies and ledgers.
+        state: the node's own folder for Flower's files and noise calibrations (its records
+            of what it released live in ``data/network``).
         study_config: the study's config files, merged in order (``config/config.yaml``
             first); the node's own copy, not the coordinator's.
         site_sheet: the study's site sheet (its folds: which site each holds out).
@@ -238,22 +245,26 @@ class SiteNode:
         return release_name(Fold.parse(run.fold).train_subset, self._mode(run), study)
 
     def release_of(self, run: NetworkRun) -> dict:
-        """The site's release for ``run``: made once per release (subset, seed, study) and
-        kept in the node's state; every run of that release gets the same one (with
-        ``privacy.randomness: os`` a new draw would be a new release)."""
+        """The site's release for ``run``: made once per release (subset, seed, study) of
+        these patient rows and kept in the node's records; every run of that release gets
+        the same one (with ``privacy.randomness: os`` a new draw would be a new release;
+        on changed rows the pipeline, too, draws a new one)."""
         from fedheme.folds import Fold
         from fedheme.io import read_json, write_json
         from fedheme.jobs.train import site_releases
+        from fedheme.privacy.randomness import data_digest
 
-        path = self._inside_state(self.settings.state / run.disease / "releases" / f"{self._release_name(run)}.json")
-        if path.exists():
-            return read_json(path)
-        mode = self._mode(run)
-        release = site_releases(patients=self._patients_file, disease_name=run.disease, disease=self.config["diseases"][run.disease],
-                                training=run.training(self.config), site_id=self.settings.site, subset=Fold.parse(run.fold).train_subset,
-                                modes=[mode], seed=self.config["split"]["seed"], privacy=self.privacy,
-                                diagnosis=run.diagnosis(self.config))[mode]  # fmt: skip
-        write_json(path, release)
+        name = f"{self._release_name(run)}@{data_digest(self._rows(run))}"
+        path = self._inside_records(self.records / run.disease / "releases" / f"{name}.json")
+        with _file_lock(path.with_suffix(".lock")):
+            if path.exists():
+                return read_json(path)
+            mode = self._mode(run)
+            release = site_releases(patients=self._patients_file, disease_name=run.disease, disease=self.config["diseases"][run.disease],
+                                    training=run.training(self.config), site_id=self.settings.site,
+                                    subset=Fold.parse(run.fold).train_subset, modes=[mode], seed=self.config["split"]["seed"],
+                                    privacy=self.privacy, diagnosis=run.diagnosis(self.config))[mode]  # fmt: skip
+            write_json(path, release)
         return release
 
     def _rows(self, run: NetworkRun) -> pd.DataFrame:
@@ -309,27 +320,25 @@ class SiteNode:
 
     # -- the node's state -------------------------------------------------------------------
 
-    def _inside_state(self, path: Path) -> Path:
-        """``path``, refused unless it lies inside the node's state folder."""
+    @property
+    def records(self) -> Path:
+        """The node's records of what it released, beside the site's key and budget."""
+        return (self.settings.data / RECORDS).resolve()
+
+    def _inside_records(self, path: Path) -> Path:
+        """``path``, refused unless it lies inside the node's records folder."""
         resolved = path.resolve()
-        if self.settings.state not in resolved.parents:
-            raise NodeError(f"node {self.settings.site}: {path} is outside its state folder")
+        if self.records not in resolved.parents:
+            raise NodeError(f"node {self.settings.site}: {path} is outside its records folder")
         return resolved
 
     def _state_file(self, run: NetworkRun) -> Path:
-        return self._inside_state(self.settings.state / run.disease / run.endpoint / f"{run.name}.pt")
+        return self._inside_records(self.records / run.disease / run.endpoint / f"{run.name}.pt")
 
     @contextmanager
     def _locked(self, run: NetworkRun):
-        path = self._state_file(run)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
+        with _file_lock(self._state_file(run).with_suffix(".lock")):
+            yield
     def _load(self, run: NetworkRun) -> dict | None:
         import torch
 
@@ -371,6 +380,18 @@ class SiteNode:
         rows = self._ledger_rows(run, client)
         write_tsv(self.ledger_file(run), pd.DataFrame(rows, columns=RUN_LEDGER_COLUMNS))
         return rows
+
+
+@contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock on ``path`` (created), held for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _finite(value) -> bool:

@@ -20,10 +20,16 @@ def _installed_client_app(*_args, **_kwargs):
     return client_app
 
 
+def _refuse_dependencies(*_args, **_kwargs):
+    raise RuntimeError("a hospital node installs no dependencies of the coordinator's app package")
+
+
 def pin(runtime) -> None:
     """Make Flower's ClientApp runtime module ``runtime`` (``flwr.supernode.runtime.run_clientapp``)
-    ignore the FAB's code and load the installed fedheme ClientApp."""
+    ignore the FAB's code, install none of its dependencies, and load the installed
+    fedheme ClientApp."""
     runtime.install_from_fab = lambda *args, **kwargs: None
+    runtime.install_app_dependencies = _refuse_dependencies
     runtime.get_load_client_app_fn = lambda *args, **kwargs: _installed_client_app
 
 

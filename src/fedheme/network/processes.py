@@ -96,13 +96,22 @@ def supernode_command(superlink: str, *, site_config: Path, port: int, root_cert
 
 
 def pinned_clientapp_bin(folder: Path) -> Path:
-    """A folder holding ``flwr-clientapp``: :mod:`fedheme.network.pinned_clientapp` under
-    Flower's name (first on a SuperNode's PATH, it runs the installed fedheme ClientApp and
-    never the coordinator's app package)."""
+    """A folder for the head of a SuperNode's PATH: ``flwr-clientapp`` is
+    :mod:`fedheme.network.pinned_clientapp` (the installed fedheme ClientApp, never the
+    coordinator's app package), and every other program Flower may start for a task
+    (``flwr-agentapp``, ...: Flower's ``TASK_TYPE_TO_COMMAND``, each of which would run
+    code from the package) is a stub that refuses."""
+    from flwr.supercore.constant import TASK_TYPE_TO_COMMAND
+
     folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "flwr-clientapp"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fedheme.network.pinned_clientapp "$@"\n', encoding="utf-8")
-    script.chmod(0o755)
+    for command in set(TASK_TYPE_TO_COMMAND.values()):
+        if command == "flwr-clientapp":
+            text = f'#!/bin/sh\nexec "{sys.executable}" -P -m fedheme.network.pinned_clientapp "$@"\n'
+        else:
+            text = f'#!/bin/sh\necho "fedheme node: refused {command}: a hospital node runs only fedheme\'s ClientApp" >&2\nexit 1\n'
+        script = folder / command
+        script.write_text(text, encoding="utf-8")
+        script.chmod(0o755)
     return folder
 
 
@@ -127,6 +136,17 @@ def _become_subreaper() -> None:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _die_with_parent() -> None:
+    """Linux: the SuperNode gets SIGKILL when ``fedheme node`` dies, even by SIGKILL (no
+    orphaned node keeps serving the site's key and port). Elsewhere: nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
@@ -164,7 +184,9 @@ def supervise_supernode(command: list[str], env: dict, *, patience: float = 600.
     deadline = time.monotonic() + patience
     while True:
         refused = threading.Event()
-        node = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        started = time.monotonic()
+        node = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                                preexec_fn=_die_with_parent)  # fmt: skip
 
         def relay(stream=node.stdout, refused=refused):  # its output, watched for a refusal
             for line in stream:
@@ -178,7 +200,11 @@ def supervise_supernode(command: list[str], env: dict, *, patience: float = 600.
         code = node.wait()
         _stop_children()  # Flower's helpers left behind by the SuperNode (they hold its output open)
         reader.join(timeout=5)
-        if not refused.is_set() or time.monotonic() > deadline:
+        if not refused.is_set():
+            return code
+        if time.monotonic() - started > 60:  # it had been running: a new refusal gets its own patience
+            deadline = time.monotonic() + patience
+        if time.monotonic() > deadline:
             return code
         print(f"fedheme node: the SuperLink did not activate this node (its key not registered yet, or its previous "
               f"session not yet expired); again in {delay:g} s", file=sys.stderr, flush=True)  # fmt: skip
@@ -278,12 +304,18 @@ def flwr_run(home: Path, connection: str, run_file: Path, *, log: Path) -> int:
         return subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "FLWR_HOME": str(home)}).returncode
 
 
-def register_nodes(home: Path, connection: str, public_keys: dict[str, Path], *, log: Path) -> dict[int, str]:
+def register_nodes(home: Path, connection: str, public_keys: dict[str, Path], *, log: Path, known: dict[int, str] | None = None) -> dict[int, str]:
     """Register each hospital's public key (ECDSA, OpenSSH format) with the SuperLink of
     ``connection`` (node authentication: only these SuperNodes may join); returns the node
-    id Flower gives each key -> its site, the only node that may answer for that site."""
+    id Flower gives each key -> its site, the only node that may answer for that site.
+
+    Args:
+        known: node id -> site registered earlier with this SuperLink (a coordinator
+            restarted on its database): a key Flower says is in use keeps its id.
+    """
     import json
 
+    earlier = {site: node for node, site in (known or {}).items()}
     nodes = {}
     for site, key in public_keys.items():
         command = [_bin("flwr"), "supernode", "register", str(Path(key).resolve()), connection, "--format", "json"]
@@ -294,8 +326,62 @@ def register_nodes(home: Path, connection: str, public_keys: dict[str, Path], *,
             answer = json.JSONDecoder().raw_decode(done.stdout[done.stdout.index("{"):])[0]
             nodes[int(answer["node-id"])] = site
         except (ValueError, KeyError) as err:
+            if site in earlier and "already in use" in done.stdout + done.stderr:
+                nodes[earlier[site]] = site
+                continue
             raise RuntimeError(f"could not register the node key {key} of {site} (see {log})") from err
     return nodes
+
+
+def coordinate_federation(settings, run_file: str | Path) -> Path:
+    """``fedheme coordinate``: a SuperLink with TLS (``insecure`` only on the loopback) and,
+    off the loopback, node authentication with one key per site; the keys registered, then
+    fedheme's app submitted with the run file and followed to its end. Returns the bundle
+    written (:class:`fedheme.network.coordinator.CoordinatorSettings` ``settings``).
+
+    Raises:
+        CoordinationError: a run file that cannot be run as asked, or a run that did not finish.
+    """
+    from contextlib import nullcontext
+
+    from fedheme.io import read_json, write_json
+    from fedheme.network.coordinator import CoordinationError
+
+    network, here = settings.network, Path(run_file).resolve().parent
+    address = str(network.get("superlink", "127.0.0.1:9091"))
+    tls = None
+    if "ca" in network:
+        tls = Tls(here / network["ca"], here / network["certfile"], here / network["keyfile"])
+    elif not network.get("insecure", False):
+        raise CoordinationError(f"{run_file}: [network] needs ca, certfile and keyfile (TLS) or insecure = true (loopback only)")
+    node_keys = {site: here / key for site, key in network.get("node_keys", {}).items()}
+    if node_keys and set(node_keys) != set(settings.sites):
+        raise CoordinationError(f"{run_file}: [network.node_keys] needs one key for every site of the run, {list(settings.sites)}")
+    if not node_keys and split_address(address)[0] not in LOOPBACK:
+        raise CoordinationError(f"{run_file}: beyond this machine's loopback, node authentication is required "
+                                "([network.node_keys], one public key per site): else any holder of the CA could answer for a site")  # fmt: skip
+    home = settings.out / "flower"
+    write_connection(home, "fedheme", address, root_certificates=None if tls is None else tls.ca)
+    known = {int(k): v for k, v in read_json(settings.nodes_file).items()} if settings.nodes_file.exists() else None
+    if not node_keys:
+        settings.nodes_file.unlink(missing_ok=True)
+    bundle = settings.out / "models.pt"
+    bundle.unlink(missing_ok=True)  # written again only by a run that finishes
+    log = home / "run.log"
+    # stopped by its PID (SIGTERM), the coordinator still stops its SuperLink on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    superlink = Federation(address, home, tls, node_auth=bool(node_keys))
+    with superlink if network.get("start_superlink", True) else nullcontext():
+        print(f"fedheme coordinate: SuperLink on {address}; waiting for the nodes of {list(settings.sites)}; log {log}", flush=True)
+        if node_keys:  # node authentication: only the SuperNodes of these keys may join, each for its site
+            nodes = register_nodes(home, "fedheme", node_keys, log=log, known=known)
+            write_json(settings.nodes_file, {str(node): site for node, site in nodes.items()})
+        print("fedheme coordinate: ready for the nodes", flush=True)
+        code = flwr_run(home, "fedheme", Path(run_file), log=log)
+    if code != 0 or not bundle.exists():
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+        raise CoordinationError(f"the run did not finish (flwr run exit {code}); last lines of {log}:\n{tail}")
+    return bundle
 
 
 @dataclass

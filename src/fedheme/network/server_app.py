@@ -66,7 +66,11 @@ class FlowerTransport:
         if reply.has_error():  # greet it again later
             self._failed.add(node)
             return
-        site = decode(reply.content)[0].get("site")
+        try:
+            site = decode(reply.content)[0].get("site")
+        except (KeyError, TypeError, ValueError):  # not a fedheme node's answer
+            self._failed.add(node)
+            return
         if self.registered is not None and self.registered.get(node) != site:
             print(f"fedheme: node {node} claims site {site!r} but its key is registered for {self.registered.get(node)!r}; ignored",
                   file=sys.stderr)  # fmt: skip
