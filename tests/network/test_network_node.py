@@ -212,3 +212,19 @@ def test_a_test_site_charges_and_draws_its_model_table_under_the_models_fingerpr
     assert len(again) == len(first) and model.sum() == 1
     new = replaced[~replaced["identity"].isin(first["identity"])]
     assert len(new) == 1 and "/evaluation/model@" in new["identity"].iloc[0]
+
+
+def test_settings_files_with_problems_are_refused_naming_the_file_and_what_is_wrong(tmp_path):
+    broken = tmp_path / "node.toml"
+    broken.write_text('site = "siteB"\ndisease = "mds"\n')
+    with pytest.raises(NodeError, match=r"node\.toml: \['data', 'state', 'study_config', 'site_sheet'\] missing from the node settings"):
+        NodeSettings.read(broken)
+    broken.write_text('site = "siteB\n')
+    with pytest.raises(NodeError, match=r"node\.toml: cannot read the node settings"):
+        NodeSettings.read(broken)
+    from fedheme.network.coordinator import CoordinationError
+
+    run = run_file(tmp_path / "run.toml", [{"strategy": "fedavg", "epsilon": 3.0, "seed": 1}])
+    run.write_text(run.read_text().replace('fold = "loso-siteA"', 'fold = "within"', 1) + '[[run]]\ndisease = "mds"\n')
+    with pytest.raises(CoordinationError, match=r"run\.toml: a \[\[run\]\] needs disease, endpoint"):
+        CoordinatorSettings.read(run)

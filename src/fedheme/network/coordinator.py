@@ -21,14 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
 
-from fedheme.network.study import NetworkRun, load_study_config, study_sites
+from fedheme.network.study import NetworkRun, load_study_config, read_settings, study_sites
 
 
 class CoordinationError(RuntimeError):
@@ -72,15 +71,8 @@ class CoordinatorSettings:
     @classmethod
     def read(cls, path: str | Path) -> "CoordinatorSettings":
         """Read a run file; relative paths are relative to the file's folder."""
-        path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise CoordinationError(f"{path}: cannot read the coordinator's run file: {err}") from err
-        missing = [k for k in ("run", "sites", "study_config", "site_sheet", "out") if k not in raw]
-        if missing:
-            raise CoordinationError(f"{path}: the run file lacks {missing}")
-        here = path.resolve().parent
+        raw, here = read_settings(path, ("run", "sites", "study_config", "site_sheet", "out"), error=CoordinationError,
+                                  what="coordinator's run file")  # fmt: skip
         runs = raw["run"] if isinstance(raw["run"], list) else [raw["run"]]
         try:
             parsed = tuple(NetworkRun.from_dict(r) for r in runs)

@@ -40,14 +40,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import math
-import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from fedheme.network.study import NetworkRun, load_study_config, study_sites
+from fedheme.network.study import NetworkRun, load_study_config, read_settings, study_sites
 
 #: What a node's data folder holds (the pipeline's ``results/<disease>/sites/<site>/private``).
 PATIENTS_FILE = "patients.parquet"
@@ -90,16 +89,8 @@ class NodeSettings:
     @classmethod
     def read(cls, path: str | Path) -> "NodeSettings":
         """Read a settings file; relative paths are relative to the file's folder."""
-        path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            raise NodeError(f"{path}: cannot read the node settings: {err}") from err
-        missing = [k for k in NODE_KEYS if k not in raw]
-        if missing:
-            raise NodeError(f"{path}: node settings lack {missing} (keys: {list(NODE_KEYS)})")
+        raw, here = read_settings(path, NODE_KEYS, error=NodeError, what="node settings")
         files = raw["study_config"] if isinstance(raw["study_config"], list) else [raw["study_config"]]
-        here = path.resolve().parent
         settings = cls(str(raw["site"]), str(raw["disease"]), here / raw["data"], (here / raw["state"]).resolve(),
                        tuple(here / f for f in files), here / raw["site_sheet"])  # fmt: skip
         if not (settings.data / PATIENTS_FILE).is_file():

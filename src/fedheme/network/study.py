@@ -47,6 +47,22 @@ def load_study_config(paths: list[str | Path]) -> dict:
     return config
 
 
+def read_settings(path: str | Path, required: tuple[str, ...], *, error: type[Exception], what: str) -> tuple[dict, Path]:
+    """A TOML settings file (a node's, a coordinator's run file) and the folder its relative
+    paths are relative to; ``error`` (naming the file) when it cannot be read or lacks a key."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise error(f"{path}: cannot read the {what}: {err}") from err
+    missing = [k for k in required if k not in raw]
+    if missing:
+        raise error(f"{path}: {missing} missing from the {what} (keys: {list(required)})")
+    return raw, path.resolve().parent
+
+
 def study_sites(sheet: str | Path, disease: str) -> list[str]:
     """The sites of ``disease`` in the study's site sheet (TSV with ``site_id`` and
     ``disease`` columns), in the sheet's order (the order of the pipeline's sums)."""
