@@ -24,7 +24,6 @@ import pandas as pd
 import psutil
 import pytest
 import torch
-from conftest import SMALL_CONFIG, make_workdir, snakemake
 from network_sites import (ENDPOINT, FOLD, TRAINING_SITES, federation_certificates, max_difference, node_folders, pipeline_run,
                            run_file)  # fmt: skip
 
@@ -70,10 +69,10 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def trained_fold(tmp_path_factory):
-    workdir = make_workdir(tmp_path_factory.mktemp("flower_pipeline"))
-    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2", f"{TRAINING}/models.pt")
-    return workdir
+def trained_fold(small_run):
+    """The pipeline's run of the small test config (its in-process training of the test
+    fold, and the site folders it read), shared with the other tests of the session."""
+    return small_run
 
 
 def test_a_flower_federation_of_three_nodes_trains_the_pipelines_run(trained_fold, tmp_path):

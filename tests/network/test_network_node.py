@@ -20,12 +20,10 @@ TRAINING = f"results/mds/training/{ENDPOINT}/{FOLD}"
 
 
 @pytest.fixture(scope="module")
-def trained_fold(tmp_path_factory):
-    """The pipeline's in-process training of the test fold (and the site folders it reads)."""
-    workdir = make_workdir(tmp_path_factory.mktemp("network_pipeline"))
-    snakemake(workdir, "--configfile", SMALL_CONFIG, "--cores", "2", f"{TRAINING}/models.pt",
-              "results/mds/sites/siteA/private/scores.parquet")  # fmt: skip
-    return workdir
+def trained_fold(small_run):
+    """The pipeline's run of the small test config (its in-process training of the test
+    fold, and the site folders it read), shared with the other tests of the session."""
+    return small_run
 
 
 def test_networked_runs_equal_the_pipelines_in_process_runs(trained_fold, tmp_path):
@@ -166,7 +164,6 @@ def test_the_workflow_evaluates_a_networked_fold_like_the_simulated_one(trained_
     override.write_text(f'network:\n  folds:\n    "mds/{ENDPOINT}/{FOLD}": "{settings.out}"\n')
     target = f"results/mds/sites/siteA/shared/evaluation/{ENDPOINT}_{FOLD}_metrics.tsv"
     snakemake(workdir, "--configfile", SMALL_CONFIG, str(override), "--cores", "2", target)
-    snakemake(trained_fold, "--configfile", SMALL_CONFIG, "--cores", "2", target)
     assert not (workdir / f"results/logs/train_fold/mds/{ENDPOINT}_{FOLD}.log").exists()
     assert (workdir / TRAINING / "models.pt").read_bytes() == (settings.out / "models.pt").read_bytes()
     ours, theirs = read_run_table(workdir / target), read_run_table(trained_fold / target)
