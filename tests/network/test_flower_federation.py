@@ -68,15 +68,8 @@ def alive(pid: int) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def trained_fold(small_run):
-    """The pipeline's run of the small test config (its in-process training of the test
-    fold, and the site folders it read), shared with the other tests of the session."""
-    return small_run
-
-
-def test_a_flower_federation_of_three_nodes_trains_the_pipelines_run(trained_fold, tmp_path):
-    nodes = node_folders(trained_fold, tmp_path / "nodes")
+def test_a_flower_federation_of_three_nodes_trains_the_pipelines_run(small_run, tmp_path):
+    nodes = node_folders(small_run, tmp_path / "nodes")
     superlink = f"127.0.0.1:{free_port()}"
     runs = [{"strategy": RUN.strategy, "epsilon": RUN.epsilon, "seed": RUN.seed}]
     tls = federation_certificates(tmp_path / "certificates")
@@ -131,11 +124,11 @@ def test_a_flower_federation_of_three_nodes_trains_the_pipelines_run(trained_fol
 
     # the weights of the pipeline's in-process run with the same keys and seeds
     ours = load_bundle(tmp_path / "out" / "models.pt")
-    reference = load_bundle(trained_fold / TRAINING / "models.pt")
+    reference = load_bundle(small_run / TRAINING / "models.pt")
     (run,) = ours["runs"]
     assert max_difference(run["weights"], pipeline_run(reference, "fedavg", "3", 1)["weights"]) <= 1e-6
     # each node's ledger (the killed one's too: its accountant went on where it stopped)
-    pipeline = pd.read_csv(trained_fold / TRAINING / "ledger.tsv", sep="\t", dtype=str)
+    pipeline = pd.read_csv(small_run / TRAINING / "ledger.tsv", sep="\t", dtype=str)
     pipeline = pipeline[pipeline["run"] == f"{RUN.name}_federation"]
     for site, path in nodes.items():
         own = pd.read_csv(SiteNode(NodeSettings.read(path)).ledger_file(RUN), sep="\t", dtype=str)

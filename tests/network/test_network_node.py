@@ -19,20 +19,13 @@ from fedheme.network.study import NetworkRun, load_study_config
 TRAINING = f"results/mds/training/{ENDPOINT}/{FOLD}"
 
 
-@pytest.fixture(scope="module")
-def trained_fold(small_run):
-    """The pipeline's run of the small test config (its in-process training of the test
-    fold, and the site folders it read), shared with the other tests of the session."""
-    return small_run
-
-
-def test_networked_runs_equal_the_pipelines_in_process_runs(trained_fold, tmp_path):
-    nodes = node_folders(trained_fold, tmp_path / "nodes")
+def test_networked_runs_equal_the_pipelines_in_process_runs(small_run, tmp_path):
+    nodes = node_folders(small_run, tmp_path / "nodes")
     runs = [{"strategy": "fedavg", "epsilon": 3.0, "seed": 1}, {"strategy": "fedadam", "epsilon": 3.0, "seed": 1},
             {"strategy": "fedavg", "epsilon": math.inf, "seed": 1}]  # fmt: skip
     settings = CoordinatorSettings.read(run_file(tmp_path / "run.toml", runs))
     bundle = coordinate(LocalTransport(nodes), settings)
-    reference = load_bundle(trained_fold / TRAINING / "models.pt")
+    reference = load_bundle(small_run / TRAINING / "models.pt")
     for run in bundle["runs"]:
         theirs = pipeline_run(reference, run["strategy"], run["epsilon"], run["seed"])
         assert max_difference(run["weights"], theirs["weights"]) <= 1e-6, run["strategy"]
@@ -43,14 +36,14 @@ def test_networked_runs_equal_the_pipelines_in_process_runs(trained_fold, tmp_pa
         assert stats == reference["stats"][mode]
     # the ledger: every site's rows of every run, as the pipeline's training job wrote them
     ours = pd.read_csv(settings.out / "ledger.tsv", sep="\t")
-    pipeline = pd.read_csv(trained_fold / TRAINING / "ledger.tsv", sep="\t")
+    pipeline = pd.read_csv(small_run / TRAINING / "ledger.tsv", sep="\t")
     pipeline = pipeline[pipeline["run"].isin(ours["run"].unique())]
     assert len(ours) == len(pipeline) > 0
     key = ["run", "site", "mechanism", "release"]
     pd.testing.assert_frame_equal(ours.sort_values(key).reset_index(drop=True), pipeline.sort_values(key).reset_index(drop=True))
     # the rounds: the same dropout draws and update norms; a DP run's loss is never sent
     rounds = pd.read_csv(settings.out / "rounds.tsv", sep="\t")
-    theirs = pd.read_csv(trained_fold / TRAINING / "rounds.tsv", sep="\t").set_index(["run", "round"])
+    theirs = pd.read_csv(small_run / TRAINING / "rounds.tsv", sep="\t").set_index(["run", "round"])
     for row in rounds.itertuples():
         assert row.sites == theirs.loc[(row.run, row.round), "sites"]
         assert row.update_norm == pytest.approx(theirs.loc[(row.run, row.round), "update_norm"], abs=1e-6)
@@ -62,8 +55,8 @@ def test_networked_runs_equal_the_pipelines_in_process_runs(trained_fold, tmp_pa
         assert set(own["site"]) == {site} and (own["mechanism"] == "dp-sgd").sum() == 1
 
 
-def test_a_node_refuses_runs_its_study_does_not_plan(trained_fold, tmp_path):
-    nodes = node_folders(trained_fold, tmp_path / "nodes", sites=["siteA", "siteB"])
+def test_a_node_refuses_runs_its_study_does_not_plan(small_run, tmp_path):
+    nodes = node_folders(small_run, tmp_path / "nodes", sites=["siteA", "siteB"])
     held_out, site_b = (SiteNode(NodeSettings.read(nodes[s])) for s in ("siteA", "siteB"))
     with pytest.raises(NodeError, match="held out"):
         held_out.release(NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1))
@@ -90,8 +83,8 @@ def test_a_node_refuses_runs_its_study_does_not_plan(trained_fold, tmp_path):
     assert not NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1).problems(config, sites)
 
 
-def test_a_node_answers_a_repeated_round_from_its_state_and_never_reuses_its_noise(trained_fold, tmp_path):
-    nodes = node_folders(trained_fold, tmp_path / "nodes")
+def test_a_node_answers_a_repeated_round_from_its_state_and_never_reuses_its_noise(small_run, tmp_path):
+    nodes = node_folders(small_run, tmp_path / "nodes")
     transport = LocalTransport(nodes)
     run = NetworkRun("mds", ENDPOINT, FOLD, "fedavg", 3.0, 1)
     releases = {s: transport.nodes[s].release(run)["release"] for s in nodes}
@@ -147,26 +140,26 @@ def _dp_steps(ledger: list[dict]) -> int:
     return sum(int(r["steps"]) for r in ledger if r["mechanism"] == "dp-sgd")
 
 
-def test_the_workflow_evaluates_a_networked_fold_like_the_simulated_one(trained_fold, tmp_path):
+def test_the_workflow_evaluates_a_networked_fold_like_the_simulated_one(small_run, tmp_path):
     """config network.folds: the coordinator's outputs stand where train_fold's would; the
     held-out site evaluates them, and gets the simulated run's metrics (same weights)."""
     from fedheme.io import read_run_table
 
-    nodes = node_folders(trained_fold, tmp_path / "nodes")
+    nodes = node_folders(small_run, tmp_path / "nodes")
     runs = [{"strategy": s, "epsilon": e, "seed": 1} for s in ("fedavg", "fedadam") for e in (math.inf, 3.0)]
     settings = CoordinatorSettings.read(run_file(tmp_path / "run.toml", runs))
     coordinate(LocalTransport(nodes), settings)
     workdir = make_workdir(tmp_path / "work")
     key = "results/mds/sites/siteA/private/secret.key"  # the same test site (its key: the same bootstrap draws)
     (workdir / key).parent.mkdir(parents=True)
-    (workdir / key).write_bytes((trained_fold / key).read_bytes())
+    (workdir / key).write_bytes((small_run / key).read_bytes())
     override = tmp_path / "network.yaml"
     override.write_text(f'network:\n  folds:\n    "mds/{ENDPOINT}/{FOLD}": "{settings.out}"\n')
     target = f"results/mds/sites/siteA/shared/evaluation/{ENDPOINT}_{FOLD}_metrics.tsv"
     snakemake(workdir, "--configfile", SMALL_CONFIG, str(override), "--cores", "2", target)
     assert not (workdir / f"results/logs/train_fold/mds/{ENDPOINT}_{FOLD}.log").exists()
     assert (workdir / TRAINING / "models.pt").read_bytes() == (settings.out / "models.pt").read_bytes()
-    ours, theirs = read_run_table(workdir / target), read_run_table(trained_fold / target)
+    ours, theirs = read_run_table(workdir / target), read_run_table(small_run / target)
     key_columns = [c for c in ours.columns if ours[c].dtype == object or str(ours[c].dtype) == "string"]
     theirs = theirs.merge(ours[key_columns].drop_duplicates(), on=key_columns)
     assert len(ours) == len(theirs) > 0 and set(ours["strategy"]) >= {"fedavg", "fedadam"}
@@ -174,7 +167,7 @@ def test_the_workflow_evaluates_a_networked_fold_like_the_simulated_one(trained_
     pd.testing.assert_frame_equal(ours, theirs, check_exact=False, atol=1e-6)
 
 
-def test_a_test_site_charges_and_draws_its_model_table_under_the_models_fingerprint(trained_fold, tmp_path):
+def test_a_test_site_charges_and_draws_its_model_table_under_the_models_fingerprint(small_run, tmp_path):
     """Deployment mode: a fold's bundle replaced (a coordinator's networked training, a
     retrained model) is evaluated with a fresh draw and charged again; the clinical scores'
     tables, which do not depend on the model, and a repeat of the same bundle, are not."""
@@ -187,8 +180,8 @@ def test_a_test_site_charges_and_draws_its_model_table_under_the_models_fingerpr
 
     config = load_study_config(STUDY + [STUDY[1].parent / "config_deployment.yaml"])
     private = tmp_path / "siteA" / "private"
-    shutil.copytree(trained_fold / "results/mds/sites/siteA/private", private)
-    bundle = load_bundle(trained_fold / TRAINING / "models.pt")
+    shutil.copytree(small_run / "results/mds/sites/siteA/private", private)
+    bundle = load_bundle(small_run / TRAINING / "models.pt")
     other = {**bundle, "runs": [{**r, "weights": {k: v + 0.01 for k, v in r["weights"].items()}} for r in bundle["runs"]]}
     for name, b in (("a.pt", bundle), ("b.pt", other)):
         save_bundle(tmp_path / name, b)
