@@ -31,3 +31,15 @@ rule all:
 rule figures:
     input:
         figure_outputs(),
+
+
+onstart:
+    start_warm_worker()
+
+
+onsuccess:
+    stop_warm_worker()
+
+
+onerror:
+    stop_warm_worker()

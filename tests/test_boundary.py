@@ -111,6 +111,7 @@ MODULES: dict[str, str] = {
     "fedheme.federated.reference": SIMFED,  # the Cox reference, fitted on the pooled training sites
     # the workflow's entry points: classified per function in JOB_FUNCTIONS
     "fedheme.jobs": SHARED,  # ``logged`` only
+    "fedheme.jobs.warm": SHARED,  # forks jobs from a process that imported public libraries only
     "fedheme.jobs.evaluate": JOBS,
     "fedheme.jobs.treatment": JOBS,
     "fedheme.jobs.diagnosis": JOBS,

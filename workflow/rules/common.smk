@@ -594,3 +594,30 @@ def final_outputs():
         "results/report/software.tsv",
     ]
     return targets
+
+
+# A warm worker for local runs (fedheme.jobs.warm; FEDHEME_WARM=off to do without): each
+# job starts in a fork of one process that imported torch, Opacus, scikit-survival and
+# matplotlib once. Not on a cluster, nor with conda or container deployment, where jobs
+# run another interpreter.
+from fedheme.jobs import warm
+
+_WARM_WORKER = []
+
+
+def start_warm_worker():
+    if (
+        workflow.is_main_process
+        and workflow.local_exec
+        and not workflow.deployment_settings.deployment_method
+    ):
+        _WARM_WORKER.append(
+            warm.start(
+                log="results/logs/warm_worker.log", src=Path(workflow.basedir) / "src"
+            )
+        )
+
+
+def stop_warm_worker():
+    while _WARM_WORKER:
+        warm.stop(_WARM_WORKER.pop())
