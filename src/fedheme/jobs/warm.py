@@ -59,7 +59,7 @@ ENV_SWITCH = "FEDHEME_WARM"
 ENV_CHILD = "FEDHEME_WARM_CHILD"
 #: Public third-party libraries the worker imports once (none of fedheme's own modules).
 PRELOAD = ("numpy", "scipy.stats", "pandas", "pyarrow.parquet", "sklearn.linear_model", "sksurv.metrics",
-           "sksurv.nonparametric", "lifelines", "torch", "opacus", "matplotlib.pyplot")  # fmt: skip
+           "sksurv.nonparametric", "lifelines", "pandera.pandas", "torch", "opacus", "matplotlib.pyplot")  # fmt: skip
 #: Arrow's jemalloc would start a background thread at import; a process that forks must
 #: have no threads holding locks, so the worker (and its jobs) run without it.
 WORKER_ENV = {"JE_ARROW_MALLOC_CONF": "background_thread:false", "MPLBACKEND": "Agg"}
@@ -243,6 +243,7 @@ def _become_job(connection: socket.socket, *, timeout: float) -> NoReturn:
         connection.settimeout(timeout)
         request, fds = _receive(connection, fds=len(_STREAMS))
         problem = _mismatch(request, len(fds))
+        print(f"job {os.getpid()} {Path(request['script']).name}: {problem or 'forked'}", flush=True)  # the worker's log
         if problem:
             _send(connection, {"refused": problem})
             os._exit(0)
