@@ -15,8 +15,11 @@ import sys
 from pathlib import Path
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-if SRC not in sys.path:
-    sys.path.insert(0, SRC)
+# first, even where Snakemake's preamble already appended it: a fedheme installed from
+# another checkout (an editable install's .pth) comes earlier in the path
+while SRC in sys.path:
+    sys.path.remove(SRC)
+sys.path.insert(0, SRC)
 
 from fedheme.jobs.warm import hand_over  # noqa: E402
 
