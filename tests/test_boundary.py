@@ -106,6 +106,7 @@ MODULES: dict[str, str] = {
     "fedheme.federated.releases": SITE,
     "fedheme.federated.design": SITE,
     "fedheme.federated.client": SITE,
+    "fedheme.federated.per_sample": SITE,  # per-patient gradients inside the site client
     "fedheme.federated.server": CROSS,
     "fedheme.federated.fold": SIMFED,
     "fedheme.federated.reference": SIMFED,  # the Cox reference, fitted on the pooled training sites

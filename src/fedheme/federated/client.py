@@ -22,6 +22,7 @@ from torch.utils.data import TensorDataset
 
 from fedheme.federated.config import TrainConfig
 from fedheme.federated.design import DesignMatrix
+from fedheme.federated.per_sample import LinearGradSampler, supports
 from fedheme.models.networks import build_network
 from fedheme.models.losses import LOSSES
 from fedheme.privacy.accounting import Mechanism, calibrate_noise, epsilon_of
@@ -46,6 +47,10 @@ class Client:
             release did not.
         task: ``hazard`` (a logistic-hazard network) or ``softmax`` (a categorical
             outcome: class in the design matrix's ``bin_index``).
+        per_sample: how DP-SGD gets per-patient gradients: ``auto`` (from the layers'
+            output gradients for networks made of ``nn.Linear`` layers,
+            :mod:`fedheme.federated.per_sample`; Opacus' hooks otherwise) or ``hooks``
+            (Opacus' GradSampleModule always). Both give the same gradients bit for bit.
     """
 
     def __init__(
@@ -60,7 +65,11 @@ class Client:
         randomness: SiteRandomness,
         released_n: float,
         task: str = "hazard",
+        per_sample: str = "auto",
     ):
+        if per_sample not in ("auto", "hooks"):
+            raise ValueError(f"per_sample must be 'auto' or 'hooks', not {per_sample!r}")
+        self.per_sample = per_sample
         self.site_id = site_id
         self.task = task
         self.loss = LOSSES[task]
@@ -120,8 +129,13 @@ class Client:
         # the loss is a sum over patients; dividing the learning rate by the expected batch
         # size makes each step move by the (noisy, clipped) mean patient gradient
         step_size = cfg.lr / self.expected_batch
+        self.sampler = None
         if cfg.private:
-            self.module = GradSampleModule(self.model, loss_reduction="sum")
+            if self.per_sample == "auto" and supports(self.model):
+                self.sampler = LinearGradSampler(self.model)
+                self.module = self.model
+            else:
+                self.module = GradSampleModule(self.model, loss_reduction="sum")
             self.optimizer = DPOptimizer(
                 torch.optim.SGD(self.module.parameters(), lr=step_size),
                 noise_multiplier=self.noise_multiplier,
@@ -156,8 +170,13 @@ class Client:
                 index = torch.as_tensor(indices, dtype=torch.long, device=self.device)
                 batch = tuple(t[index] for t in self.dataset.tensors)
                 self.optimizer.zero_grad(set_to_none=True)
-                loss = _sum_loss(self.module, batch, self.loss)
-                loss.backward()
+                if self.sampler is None:
+                    loss = _sum_loss(self.module, batch, self.loss)
+                    loss.backward()
+                else:
+                    with self.sampler.recording():
+                        loss = _sum_loss(self.module, batch, self.loss)
+                    self.sampler.backward(loss)
                 self.optimizer.step()
                 if cfg.strategy == "fedprox":
                     with torch.no_grad():
