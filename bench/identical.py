@@ -39,7 +39,7 @@ def workdir(folder: Path, checkout: Path) -> Path:
 def run(checkout: Path, folder: Path, config: str, env: dict) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "snakemake", "-s", str(checkout / "Snakefile"), "-d", str(folder), "--configfile", config,
-                    "--cores", "2", "--quiet"], check=True, env=env)  # fmt: skip
+                    "--cores", "2", "--quiet"], check=True, env=env, cwd=folder)  # fmt: skip
     return time.perf_counter() - start
 
 
