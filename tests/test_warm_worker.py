@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,12 +24,16 @@ from fedheme.jobs import warm
 SRC = ROOT / "src"
 
 PROBE = f"""
-import json, os, random, sys
+import atexit, json, os, random, sys, threading
 sys.path.insert(0, {str(SRC)!r})
 from fedheme.jobs.warm import hand_over
 hand_over(__file__)
 preloaded = "torch" in sys.modules
 import numpy, torch
+from threadpoolctl import threadpool_info
+if os.environ.get("ATEXIT"):  # what the interpreter does at exit: handlers, then threads
+    atexit.register(lambda: open(os.environ["ATEXIT"], "a").write("atexit "))
+    threading.Thread(target=lambda: (__import__("time").sleep(0.5), open(os.environ["ATEXIT"], "a").write("thread "))).start()
 if os.environ.get("PIDFILE"):
     open(os.environ["PIDFILE"] + ".tmp", "w").write(str(os.getpid()))
     os.replace(os.environ["PIDFILE"] + ".tmp", os.environ["PIDFILE"])
@@ -36,6 +41,7 @@ if os.environ.get("PIDFILE"):
     time.sleep(60)
 print(json.dumps({{"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(), "argv": sys.argv,
                   "probe": os.environ.get("PROBE"), "preloaded": preloaded, "umask": os.umask(0),
+                  "threads": [torch.get_num_threads(), *sorted({{i["num_threads"] for i in threadpool_info()}})],
                   "draws": [random.random(), float(numpy.random.rand()), float(torch.rand(1))]}}))
 print("a line on stderr", file=sys.stderr)
 if os.environ.get("RAISE"):
@@ -66,9 +72,8 @@ def gone(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
     saved = dict(os.environ)
-    started = warm.start(log=tmp_path_factory.mktemp("warm") / "worker.log", src=SRC)
-    wait_for(lambda: os.path.exists(started.address) or started.process.poll() is not None, what="the worker to listen")
-    assert started.process.poll() is None
+    started = warm.start(log=tmp_path_factory.mktemp("warm") / "worker.log", src=SRC, wait=120)
+    assert started.process.poll() is None and os.path.exists(started.address)  # listening
     yield started
     warm.stop(started)
     os.environ.clear()
@@ -98,6 +103,35 @@ def test_a_handed_over_job_runs_in_a_fork_of_the_worker_with_its_own_streams_fol
     assert seen["cwd"] == str(probe.parent / "work") and seen["argv"] == [str(probe), "an-argument"]
     assert seen["probe"] == "the job's" and seen["umask"] == (lambda m: (os.umask(m), m)[1])(os.umask(0))
     assert "a line on stderr" in done.stderr
+
+
+def test_a_job_gets_the_threads_snakemake_gives_it_and_a_clean_exit(worker, probe, tmp_path):
+    """Snakemake sets OMP_NUM_THREADS (and BLAS's) to a rule's threads; a fresh interpreter
+    reads them when loading torch and BLAS, a fork gets them set; at exit the job's atexit
+    handlers run after its threads end, as in a fresh interpreter."""
+    marks = tmp_path / "exit.txt"
+    for threads in ("1", "2"):
+        env = {name: threads for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        warm_job, cold_job = run(probe, worker.address, **env), run(probe, str(tmp_path / "none"), **env)
+        assert json.loads(warm_job.stdout)["preloaded"] and not json.loads(cold_job.stdout)["preloaded"]
+        assert json.loads(warm_job.stdout)["threads"] == json.loads(cold_job.stdout)["threads"] == [int(threads), int(threads)]
+    done = run(probe, worker.address, ATEXIT=str(marks))
+    assert done.returncode == 0 and json.loads(done.stdout)["preloaded"]
+    assert marks.read_text() == "thread atexit "
+
+
+def test_a_fork_whose_job_does_not_go_ahead_runs_nothing(worker, probe, tmp_path):
+    """A job that gave up waiting for its fork's answer runs in its own process; the fork,
+    never told to go, must not run the job as well."""
+    marks = tmp_path / "ran.txt"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(worker.address)
+        request = {**warm._request(str(probe)), "env": {**os.environ, "ATEXIT": str(marks)}, "cwd": str(probe.parent / "work")}
+        warm._send(connection, request, fds=(0, 1, 2))
+        child = int(warm._receive(connection)["pid"])
+    wait_for(lambda: gone(child), timeout=10, what="the fork to exit")
+    time.sleep(1.0)
+    assert not marks.exists()
 
 
 def test_a_job_that_raises_fails_with_its_traceback_on_its_stderr(worker, probe):
@@ -168,12 +202,12 @@ def test_a_job_of_the_workflow_writes_the_same_outputs_warm_and_cold(small_run, 
     fold = Path("results/mds/training/os_nh/loso-siteA")
     targets = [str(fold / name) for name in ("models.pt", "ledger.tsv", "rounds.tsv")]
     served = (small_run / "results" / "logs" / "warm_worker.log").read_text()
-    assert "forked" in served and int(served.split("forked ")[1].split()[0]) > 50, served
+    assert int(re.search(r"forked (\d+) jobs", served).group(1)) > 50, served
     outputs = {}
     for mode in ("off", "on"):
         copy = tmp_path / mode
         shutil.copytree(small_run, copy, symlinks=True, ignore=shutil.ignore_patterns(".snakemake"))
-        for target in targets:
+        for target in [*targets, "results/logs/warm_worker.log"]:
             (copy / target).unlink()
         os.environ[warm.ENV_SWITCH] = mode
         try:
@@ -181,6 +215,8 @@ def test_a_job_of_the_workflow_writes_the_same_outputs_warm_and_cold(small_run, 
         finally:
             del os.environ[warm.ENV_SWITCH]
         outputs[mode] = copy
+        log = copy / "results" / "logs" / "warm_worker.log"
+        assert log.exists() == (mode == "on") and (mode == "off" or "train_fold.py: forked" in log.read_text())
     for name in ("ledger.tsv", "rounds.tsv"):
         assert (outputs["off"] / fold / name).read_bytes() == (outputs["on"] / fold / name).read_bytes() == (small_run / fold / name).read_bytes()
     cold, hot = (torch.load(outputs[m] / fold / "models.pt", weights_only=False) for m in ("off", "on"))

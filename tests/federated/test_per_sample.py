@@ -122,13 +122,57 @@ def test_dp_training_gives_the_same_weights_with_the_sampler_and_with_opacus_hoo
     assert runs["auto"].accountants == runs["hooks"].accountants
 
 
+class Shifted(torch.nn.Linear):
+    """A Linear subclass whose forward is not Linear's: not for the sampler."""
+
+    def forward(self, x):
+        return super().forward(x - x.mean(0))
+
+
 def test_networks_with_other_layers_keep_opacus_hooks():
     assert supports(build_network("linear", 4, 3)) and supports(build_network("linear", 4, 3, n_treatment=2))
     assert supports(build_network("linear", 4, 3, task="softmax"))
-    mlp = build_network("mlp", 4, 3)
-    assert not supports(mlp)
-    with pytest.raises(ValueError, match="outside nn.Linear"):
-        LinearGradSampler(mlp)
+    for model in (build_network("mlp", 4, 3), torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3, affine=False)),
+                  torch.nn.Sequential(Shifted(4, 3))):  # fmt: skip
+        assert not supports(model)
+        with pytest.raises(ValueError, match="other than nn.Linear"):
+            LinearGradSampler(model)
+
+
+def test_a_layer_used_twice_sums_its_per_sample_gradients_as_opacus_does():
+    layer = torch.nn.Linear(4, 2)
+    x = torch.randn(6, 4)
+    def twice(m, v):
+        return (m(v) + m(2 * v)).pow(2).sum(dim=1)
+    module = GradSampleModule(torch.nn.Sequential(layer), loss_reduction="sum")
+    twice(module, x).sum().backward()
+    expected = {n: p.grad_sample.clone() for n, p in layer.named_parameters()}
+    model = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    model[0].load_state_dict(layer.state_dict())
+    sampler = LinearGradSampler(model)
+    with sampler.recording():
+        total = twice(model, x).sum()
+    sampler.backward(total)
+    for name, p in model[0].named_parameters():
+        assert torch.allclose(p.grad_sample, expected[name], atol=1e-6), name
+
+
+def test_a_frozen_layer_is_left_out_and_an_output_changed_in_place_is_refused():
+    model = build_network("linear", 4, 3)
+    model.baseline.weight.requires_grad_(False)
+    sampler = LinearGradSampler(model)
+    x, bins, event = batch("hazard", 5, 4, 3)
+    with sampler.recording():
+        total = LOSSES["hazard"](model(x), bins, event).sum()
+    sampler.backward(total)
+    assert model.risk_net.weight.grad_sample.shape == (5, 1, 4) and getattr(model.baseline.weight, "grad_sample", None) is None
+    changed = torch.nn.Sequential(torch.nn.Linear(4, 2))
+    changed.register_forward_hook(lambda _m, _i, out: out.mul_(3))
+    sampler = LinearGradSampler(changed)
+    with sampler.recording():
+        total = changed(x).sum()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        sampler.backward(total)
 
 
 def test_the_sampler_refuses_a_step_it_did_not_record():

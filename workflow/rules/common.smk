@@ -598,8 +598,8 @@ def final_outputs():
 
 # A warm worker for local runs (fedheme.jobs.warm; FEDHEME_WARM=off to do without): each
 # job starts in a fork of one process that imported torch, Opacus, scikit-survival and
-# matplotlib once. Not on a cluster, nor with conda or container deployment, where jobs
-# run another interpreter.
+# matplotlib once (waiting up to 60 s for it to listen, so that every job does). Not on a
+# cluster, nor with conda or container deployment, where jobs run another interpreter.
 from fedheme.jobs import warm
 
 _WARM_WORKER = []
@@ -613,7 +613,9 @@ def start_warm_worker():
     ):
         _WARM_WORKER.append(
             warm.start(
-                log="results/logs/warm_worker.log", src=Path(workflow.basedir) / "src"
+                log="results/logs/warm_worker.log",
+                src=Path(workflow.basedir) / "src",
+                wait=60,
             )
         )
 

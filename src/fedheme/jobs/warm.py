@@ -11,23 +11,31 @@ its standard streams, working folder, environment, umask and Snakemake's script 
 worker forks a child that becomes the job: it runs that same script file from its first
 line, and sends back its exit status, which the job's own process exits with. Signals the
 job's process gets (Snakemake cancelling it) are passed on to the child, and a child whose
-job process died kills itself.
+job process died kills itself. The worker and its children run in a session of their own,
+so a Ctrl-C in the terminal reaches them only through the jobs.
 
 What a job runs is unchanged: the same script, the same fedheme modules, imported by the
 job itself (the worker imports none of fedheme's site-side or cross-site code, only public
 libraries), in a process of its own that shares nothing with other jobs but the pages of
-those libraries. The global generators of ``random``, NumPy and torch are reseeded from the
-OS in each child, as a fresh interpreter would be (fedheme draws nothing from them for
-patients: :mod:`fedheme.privacy.randomness`).
+those libraries. As in a fresh interpreter: the global generators of ``random``, NumPy and
+torch are reseeded from the OS in each child (fedheme draws nothing from them for
+patients: :mod:`fedheme.privacy.randomness`); torch, BLAS and OpenMP use the threads
+Snakemake gives the job (``OMP_NUM_THREADS``, the rule's ``threads``); and at the end
+non-daemon threads are joined, ``atexit`` handlers run and a failed flush of the job's
+output fails the job. What a child does not get afresh: Python's hash seed and the
+interpreter's start-up options (``PYTHONHASHSEED``, ``-X``), which are the worker's.
 
 A job runs in its own process as before when no worker is up (``FEDHEME_WARM=off``, a
 cluster or conda run, ``snakemake --no-hooks``), when the worker runs another interpreter
-or checkout than the job, or when it cannot be reached (a cluster node): nothing depends
-on the worker but speed. Snakemake's benchmark files still time each job's wall clock; their
+or checkout than the job or another user connects, when it cannot be reached (a cluster
+node), or when the fork does not answer within :data:`ANSWER_SECONDS` (the fork then
+exits without running anything): nothing depends on the worker but speed. Snakemake's benchmark files still time each job's wall clock; their
 memory and CPU columns see only the job's own process, not the child that worked.
 
-Message framing: a 4-byte big-endian length, then that many bytes of UTF-8 JSON; the job's
-first message carries its three standard file descriptors (``SCM_RIGHTS``).
+Protocol: the job sends its request with its three standard file descriptors
+(``SCM_RIGHTS``); the fork answers with its pid (or a refusal); the job says go; the fork
+runs the job and sends its exit status. Each message is a 4-byte big-endian length, then
+that many bytes of UTF-8 JSON.
 """
 
 from __future__ import annotations
@@ -63,6 +71,8 @@ PRELOAD = ("numpy", "scipy.stats", "pandas", "pyarrow.parquet", "sklearn.linear_
 #: Arrow's jemalloc would start a background thread at import; a process that forks must
 #: have no threads holding locks, so the worker (and its jobs) run without it.
 WORKER_ENV = {"JE_ARROW_MALLOC_CONF": "background_thread:false", "MPLBACKEND": "Agg"}
+#: Seconds a job waits for its fork to answer before running in its own process.
+ANSWER_SECONDS = 30.0
 _HEADER = struct.Struct(">I")
 _STREAMS = (0, 1, 2)
 
@@ -81,13 +91,14 @@ def enabled() -> bool:
     return os.environ.get(ENV_SWITCH, "on").strip().lower() not in {"off", "0", "false", "no"}
 
 
-def start(*, log: str | Path, src: str | Path, timeout: float = 120.0) -> Worker | None:
+def start(*, log: str | Path, src: str | Path, timeout: float = 120.0, wait: float = 0.0) -> Worker | None:
     """Start a worker and point this process's future jobs at it (``FEDHEME_WARM_SOCKET``).
 
     ``src`` is the checkout's source folder the jobs import fedheme from (the worker
     refuses jobs of another checkout); ``timeout`` (s) bounds how long a child waits for
-    its job's request. Returns at once: jobs that start before the worker listens run in
-    their own process. Returns None (and starts nothing) when ``FEDHEME_WARM`` is off.
+    its job's request. Waits up to ``wait`` seconds for the worker to listen (jobs that
+    start before it does run in their own process). Returns None (and starts nothing) when
+    ``FEDHEME_WARM`` is off.
     """
     if not enabled():
         return None
@@ -99,9 +110,13 @@ def start(*, log: str | Path, src: str | Path, timeout: float = 120.0) -> Worker
     env["PYTHONPATH"] = os.pathsep.join([str(src), *filter(None, [os.environ.get("PYTHONPATH")])])
     with open(log, "w", encoding="utf-8") as handle:
         process = subprocess.Popen([sys.executable, "-m", "fedheme.jobs.warm", address, str(os.getpid()), str(timeout)],
-                                   stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+                                   stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)  # fmt: skip
     os.environ[ENV_SOCKET] = address
     os.environ.update(WORKER_ENV)  # jobs run as the worker's children would, either way
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and process.poll() is None and not os.path.exists(address):
+        time.sleep(0.05)  # the socket appears once the worker listens
     return Worker(process=process, address=address, folder=folder)
 
 
@@ -145,14 +160,17 @@ def hand_over(script: str | None = None) -> None:
         return
     with connection:
         try:
+            connection.settimeout(ANSWER_SECONDS)
             _send(connection, _request(script), fds=_STREAMS)
             reply = _receive(connection)
-        except (OSError, ValueError):
+            if "pid" not in reply:  # refused: another interpreter, checkout or user
+                return
+            sys.stdout.flush()
+            sys.stderr.flush()
+            _send(connection, {"go": True})
+            connection.settimeout(None)
+        except (OSError, ValueError):  # no answer in time: the fork exits without running
             return
-        if "pid" not in reply:  # refused: another interpreter or checkout
-            return
-        sys.stdout.flush()
-        sys.stderr.flush()
         child = int(reply["pid"])
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, lambda number, _frame: _signal(child, number))
@@ -196,10 +214,16 @@ def serve(address: str, *, parent: int, timeout: float) -> None:
         __import__(name)
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
     print(f"preloaded {len(PRELOAD)} libraries in {time.perf_counter() - began:.1f} s ({threads} OS threads)", flush=True)
+    import torch
+
+    if torch.cuda.is_initialized():  # a CUDA context does not survive fork: serve nothing
+        print("CUDA was initialised while importing: not serving (jobs start their own interpreter)", flush=True)
+        return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    os.chmod(address, 0o600)
+    listener.bind(address + ".new")
+    os.chmod(address + ".new", 0o600)
     listener.listen(64)
+    os.rename(address + ".new", address)  # the socket appears once it listens
     listener.settimeout(1.0)
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda number, _frame: stopping.append(number))
@@ -238,18 +262,16 @@ def _reap() -> None:
 def _become_job(connection: socket.socket, *, timeout: float) -> NoReturn:
     """In the forked child: take over the job's streams, folder and environment, run its
     script, send the exit status, exit."""
+    try:
+        request = _handshake(connection, timeout=timeout)
+    except (OSError, ValueError) as err:  # the job went away, or sent nonsense, before it said go
+        print(f"job {os.getpid()}: {type(err).__name__} before the job started", flush=True)
+        os._exit(1)
+    if request is None:
+        os._exit(0)
     status = 1
     try:
-        connection.settimeout(timeout)
-        request, fds = _receive(connection, fds=len(_STREAMS))
-        problem = _mismatch(request, len(fds))
-        print(f"job {os.getpid()} {Path(request['script']).name}: {problem or 'forked'}", flush=True)  # the worker's log
-        if problem:
-            _send(connection, {"refused": problem})
-            os._exit(0)
-        _send(connection, {"pid": os.getpid()})
-        connection.settimeout(None)
-        for target, fd in zip(_STREAMS, fds):
+        for target, fd in zip(_STREAMS, request["fds"]):
             os.dup2(fd, target)
             os.close(fd)
         os.chdir(request["cwd"])
@@ -258,21 +280,73 @@ def _become_job(connection: socket.socket, *, timeout: float) -> NoReturn:
         os.environ[ENV_CHILD] = "1"
         os.umask(int(request["umask"]))
         _reseed()
+        _limit_threads()
         threading.Thread(target=_die_with_job, args=(connection,), daemon=True).start()
         status = _run(request["script"], request["argv"])
     except BaseException:  # noqa: BLE001 - reported on the job's stderr, then its status
         traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001
-                pass
+    status = _shut_down(status)
+    try:
+        _send(connection, {"exit": status})
+    except OSError:
+        pass
+    os._exit(status)
+
+
+def _handshake(connection: socket.socket, *, timeout: float) -> dict | None:
+    """The job's request (with its descriptors under ``fds``) once it said go; None when
+    the fork refuses it or the job does not go ahead."""
+    connection.settimeout(timeout)
+    request, fds = _receive(connection, fds=len(_STREAMS))
+    problem = _peer_problem(connection) or _mismatch(request, len(fds))
+    print(f"job {os.getpid()} {Path(str(request.get('script'))).name}: {problem or 'forked'}", flush=True)  # the worker's log
+    if problem:
+        _send(connection, {"refused": problem})
+        return None
+    _send(connection, {"pid": os.getpid()})
+    if not _receive(connection).get("go"):
+        return None
+    connection.settimeout(None)
+    return {**request, "fds": fds}
+
+
+def _peer_problem(connection: socket.socket) -> str | None:
+    """Refuse a connection from another user (the socket's folder is private already)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    _pid, uid, _gid = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return None if uid == os.getuid() else f"user {uid} is not the worker's"
+
+
+def _limit_threads() -> None:
+    """The threads Snakemake gives the job (its ``OMP_NUM_THREADS``, the rule's ``threads``),
+    which a fresh interpreter would read when loading torch and BLAS; the worker loaded
+    them with its own."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if not value.isdigit() or int(value) < 1:
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(int(value))
+    threadpool_limits(limits=int(value))
+
+
+def _shut_down(status: int) -> int:
+    """What the interpreter does at exit: join non-daemon threads, run ``atexit`` handlers,
+    flush the standard streams (a failed flush fails the job, status 120 as in Python)."""
+    import atexit
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
         try:
-            _send(connection, {"exit": status})
-        except OSError:
-            pass
-        os._exit(status)
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            status = status or 120
+    return status
 
 
 def _mismatch(request: dict, descriptors: int) -> str | None:
