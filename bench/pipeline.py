@@ -7,9 +7,9 @@ the wall time of each job. The start-up of a job (its interpreter, Snakemake's p
 the imports of its rule's script, before it does any work) is measured side by side, once
 per kind of job, both ways: a fresh interpreter importing those modules (what a job pays
 without the worker: conda, cluster or FEDHEME_WARM=off), and the same script handed over
-to a running worker (what it pays with it). The worker's log says which jobs it forked;
-the others (those that started before it listened) are counted at the cold cost. The share
-is the summed start-up over the summed job time. Saves bench/measurements/pipeline.json.
+to a running worker (what it pays with it). The worker's log says which scripts it forked
+jobs of; jobs it did not fork are counted at the cold cost. The share is the summed
+start-up (per kind, measured side by side, applied per job) over the summed job time. Saves bench/measurements/pipeline.json.
 
     .venv/bin/python bench/pipeline.py [--keep DIR]   # DIR: keep a copy of the run's tables
 """
@@ -94,15 +94,17 @@ def measure_startup(folder: Path) -> tuple[dict[str, float], dict[str, float]]:
     return cold, hot
 
 
-def rule_scripts() -> dict[str, str]:
-    """Each rule's script (file stem), read from workflow/rules/*.smk; figure rules share one."""
-    scripts = {}
+def folder_scripts() -> dict[str, set[str]]:
+    """The scripts (file stems) whose jobs write their benchmark under each folder of
+    results/benchmarks/ (a folder's name is usually its rule's; some rules share one), read
+    from workflow/rules/*.smk."""
+    scripts: dict[str, set[str]] = {}
     for path in (ROOT / "workflow" / "rules").glob("*.smk"):
-        for name, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)+)", path.read_text(), flags=re.M):
-            found = re.search(r'scripts/(\w+)\.py"', body)
-            if found:
-                scripts[name] = found.group(1)
-    scripts["figures"] = "validation_figure"  # the catalogue's figure rules (benchmarks/figures/)
+        for body in re.split(r"^\s*rule\b", path.read_text(), flags=re.M)[1:]:
+            script = re.search(r'scripts/(\w+)\.py"', body)
+            folder = re.search(r'results/benchmarks/(\w+)/', body)
+            if script and folder:
+                scripts.setdefault(folder.group(1), set()).add(script.group(1))
     return scripts
 
 
@@ -139,10 +141,18 @@ def main() -> None:
         folder.mkdir()
         cold, hot = measure_startup(folder)
     jobs = pd.DataFrame(jobs)
-    scripts = rule_scripts()
-    jobs["script"] = jobs["rule"].map(lambda r: scripts.get(r, "?"))
-    # the first jobs of each script that ran before the worker listened paid the cold cost
-    jobs["warm"] = jobs.groupby("script").cumcount() < jobs["script"].map(lambda s: forked.get(s, 0))
+    scripts = folder_scripts()
+    # jobs the worker did not fork (it refused them, or they started before it listened)
+    # paid the cold cost: per benchmark folder, as many warm jobs as its scripts' forks
+    left = dict(forked)  # forks not yet attributed, per script (a script may serve two folders)
+    warm_jobs = {}
+    for rule, count in jobs["rule"].value_counts().items():
+        warm_jobs[rule] = 0
+        for script in sorted(scripts.get(rule, ())):
+            taken = min(count - warm_jobs[rule], left.get(script, 0))
+            warm_jobs[rule] += taken
+            left[script] = left.get(script, 0) - taken
+    jobs["warm"] = jobs.groupby("rule").cumcount() < jobs["rule"].map(warm_jobs)
     kind = jobs["rule"].map(lambda r: "forest_cindex_figure" if r == "figures" else r if r in IMPORTS else "default")
     jobs["startup_cold"] = kind.map(cold)
     jobs["startup"] = jobs["startup_cold"].where(~jobs["warm"], kind.map(hot))
