@@ -9,6 +9,7 @@ import its own fedheme); its site keys are then copied into this checkout's work
 folder, which runs with the warm worker. Saves bench/measurements/identical.json.
 
     .venv/bin/python bench/identical.py [--before REV] [--config tests/fixtures/config_small.yaml]
+    .venv/bin/python bench/identical.py --config config/config.yaml   # make run's (about 15 min)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from common import ROOT, machine_info, save
 
 BEFORE = "6096b28"
+DEFAULT_CONFIG = "tests/fixtures/config_small.yaml"
 
 
 def workdir(folder: Path, checkout: Path) -> Path:
@@ -46,7 +48,7 @@ def run(checkout: Path, folder: Path, config: str, env: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", default=BEFORE, help="the earlier commit")
-    parser.add_argument("--config", default="tests/fixtures/config_small.yaml", help="config file, relative to the checkout")
+    parser.add_argument("--config", default=DEFAULT_CONFIG, help="config file, relative to the checkout (results: identical.json, or identical_<stem>.json for another)")
     args = parser.parse_args()
     revision = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
     here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()
@@ -73,7 +75,8 @@ def main() -> None:
     print(f"{args.config}: {len(lines[1])} released tables; MANIFEST.tsv at {revision} and at {here} (same keys and seeds): "
           f"{'identical' if identical else 'DIFFERENT: ' + ', '.join(differing)}")  # fmt: skip
     print(f"wall time on 2 cores: {seconds_before:.0f} s at {revision}, {seconds_now:.0f} s at {here}: ratio {seconds_before / seconds_now:.2f}")
-    path = save("identical", {"machine": machine_info(), "config": args.config, "before": revision, "after": here, "tables": len(lines[1]),
+    name = "identical" if args.config == DEFAULT_CONFIG else f"identical_{Path(args.config).stem}"
+    path = save(name, {"machine": machine_info(), "config": args.config, "before": revision, "after": here, "tables": len(lines[1]),
                               "identical": identical, "differing": differing, "seconds_before": seconds_before, "seconds_after": seconds_now})  # fmt: skip
     print(f"saved {path.relative_to(ROOT)}")
     if not identical:
