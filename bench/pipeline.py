@@ -79,13 +79,10 @@ def measure_startup(folder: Path) -> tuple[dict[str, float], dict[str, float]]:
     cold_env = {k: v for k, v in os.environ.items() if k != warm.ENV_SOCKET}
     cold = {kind: startup_seconds(script, cold_env) for kind, script in scripts.items()}
     saved = dict(os.environ)
-    worker = warm.start(log=folder / "worker.log", src=ROOT / "src")
+    worker = warm.start(log=folder / "worker.log", src=ROOT / "src", wait=120)
     try:
-        deadline = time.monotonic() + 120
-        while not Path(worker.address).exists():
-            if worker.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the warm worker did not start: {(folder / 'worker.log').read_text()}")
-            time.sleep(0.1)
+        if not Path(worker.address).exists():
+            raise RuntimeError(f"the warm worker did not start: {(folder / 'worker.log').read_text()}")
         hot = {kind: startup_seconds(script, dict(os.environ)) for kind, script in scripts.items()}
     finally:
         warm.stop(worker)
